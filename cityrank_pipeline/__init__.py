@@ -1,0 +1,1 @@
+"""cityrank: the global city rankings a city government watches, in one warehouse."""
