@@ -1,0 +1,293 @@
+"""The declarative catalog: one YAML file per index in `assets/`, plus the city alias file.
+
+Everything cityrank knows about an index — publisher, names, owner department, scale,
+calendar, measures, where its publications live and which parser reads them — is data in
+`assets/<code>.yaml`. It is validated when loaded, so a typo fails with the file and the
+field named instead of surfacing later as a wrong number in a view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+INDEX_CODES = ("GCI", "GCO", "GPCI", "QOL", "EIU", "GSER", "GFCI", "CIMI", "GDCI")
+
+
+class CatalogError(ValueError):
+    """A catalog file is malformed. The message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(_Strict):
+    min: float | None = None
+    max: float | None = None
+    unit: str = "points"
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Scale":
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError("scale.min must be below scale.max")
+        return self
+
+
+class Measure(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    level: Literal["overall", "sub_index", "indicator"]
+    parent: str | None = None
+    # Department that owns the measure when it is not the index's owner department.
+    department: str | None = None
+    # Whether city policy can move this measure (drives the weak-indicator action list).
+    influence: bool = True
+    scale: Scale | None = None
+    definition: str | None = None
+
+
+class EditionInfo(_Strict):
+    published_on: dt.date | None = None
+    published_precision: Literal["day", "month", "year", "unknown"] = "day"
+    city_count: int | None = Field(default=None, gt=0)
+    note: str | None = None
+
+
+class Source(_Strict):
+    """One way a publication reaches us."""
+
+    kind: Literal["curated", "web", "drop_in"]
+    access: Literal["public", "form_gated", "paid"] = "public"
+    format: Literal["pdf", "html", "csv"]
+    parser: str
+    parser_options: dict = Field(default_factory=dict)
+    landing_pages: list[str] = Field(default_factory=list)
+    href_pattern: str | None = None
+    text_pattern: str | None = None
+    edition_pattern: str | None = None
+    document_url: str | None = None
+    licence_note: str = "Publisher's terms apply; figures cited with their source."
+    note: str | None = None
+
+    @field_validator("href_pattern", "text_pattern", "edition_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _web_needs_location(self) -> "Source":
+        if self.kind == "web" and not (self.landing_pages or self.document_url):
+            raise ValueError("a web source needs landing_pages or document_url")
+        if self.landing_pages and not self.href_pattern and not self.document_url:
+            raise ValueError("landing_pages need an href_pattern to find the document link")
+        return self
+
+
+class Calendar(_Strict):
+    release_months: list[int] = Field(min_length=0)
+    # How often to poll inside and outside the release window (cron expressions, UTC).
+    poll_in_window: str | None = None
+    poll_off_window: str | None = None
+    # Months after the window's last month before a missing edition counts as overdue.
+    grace_months: int = Field(default=1, ge=0, le=12)
+    every_n_years: int = Field(default=1, ge=1)
+
+    @field_validator("release_months")
+    @classmethod
+    def _months(cls, months: list[int]) -> list[int]:
+        if any(m < 1 or m > 12 for m in months):
+            raise ValueError("release months are 1..12")
+        return sorted(set(months))
+
+
+class IndexEntry(_Strict):
+    code: str
+    name: str
+    name_ko: str
+    publisher: str
+    owner_department: str
+    status: Literal["active", "irregular", "discontinued"]
+    cadence: str
+    calendar: Calendar
+    scale: Scale
+    # True when the publisher prints no overall score, only ranks (GSER).
+    rank_only: bool = False
+    # True when the overall score is the sum of the sub-index scores (GPCI); validated.
+    sub_indices_sum_to_total: bool = False
+    measures: list[Measure]
+    editions: dict[str, EditionInfo] = Field(default_factory=dict)
+    sources: list[Source] = Field(default_factory=list)
+    city_aliases: dict[str, str] = Field(default_factory=dict)
+    edition_label_pattern: str = r"^\d{4}$"
+    description: str | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        if code not in INDEX_CODES:
+            raise ValueError(f"unknown index code {code!r}; expected one of {', '.join(INDEX_CODES)}")
+        return code
+
+    @model_validator(mode="after")
+    def _measure_tree(self) -> "IndexEntry":
+        codes = [m.code for m in self.measures]
+        if len(set(codes)) != len(codes):
+            raise ValueError("measures: duplicate measure code")
+        overall = [m for m in self.measures if m.level == "overall"]
+        if len(overall) != 1 or overall[0].code != "total":
+            raise ValueError("measures: exactly one overall measure, coded 'total'")
+        for m in self.measures:
+            if m.level != "overall" and m.parent not in codes:
+                raise ValueError(f"measures: {m.code}.parent {m.parent!r} is not a measure of this index")
+        for label in self.editions:
+            if not re.match(self.edition_label_pattern, label):
+                raise ValueError(f"editions: label {label!r} does not match edition_label_pattern")
+        return self
+
+    def measure(self, code: str) -> Measure:
+        for m in self.measures:
+            if m.code == code:
+                return m
+        raise KeyError(f"{self.code} has no measure {code!r}")
+
+    def measure_scale(self, code: str) -> Scale:
+        m = self.measure(code)
+        return m.scale or self.scale
+
+    def measure_department(self, code: str) -> str:
+        return self.measure(code).department or self.owner_department
+
+    def source(self, kind: str) -> Source | None:
+        return next((s for s in self.sources if s.kind == kind), None)
+
+    def edition_seq(self, label: str) -> int:
+        """Order editions by the number in their label: '2025' -> 2025, 'GFCI 38' -> 38."""
+        numbers = re.findall(r"\d+", label)
+        if not numbers:
+            raise CatalogError(f"{self.code}: edition label {label!r} has no number to order it by")
+        return int(numbers[-1])
+
+
+class City(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    name_ko: str | None = None
+    country: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class CityFile(_Strict):
+    cities: list[City]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "CityFile":
+        seen: dict[str, str] = {}
+        for city in self.cities:
+            for label in [city.name, *city.aliases]:
+                norm = normalise_name(label)
+                if norm in seen and seen[norm] != city.key:
+                    raise ValueError(f"name {label!r} maps to both {seen[norm]} and {city.key}")
+                seen[norm] = city.key
+        keys = [c.key for c in self.cities]
+        if len(set(keys)) != len(keys):
+            raise ValueError("duplicate city key")
+        return self
+
+
+def normalise_name(name: str) -> str:
+    """Fold case, accents-as-printed punctuation and spacing: 'Washington, D.C.' ~ 'Washington D.C.'."""
+    folded = re.sub(r"[\s.,'’\-]+", " ", name.casefold()).strip()
+    return folded
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(file)"
+        problems.append(f"{field}: {err['msg']}")
+    return f"{path}: " + "; ".join(problems)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def load_index_file(path: Path) -> IndexEntry:
+    data = _read_yaml(path)
+    try:
+        entry = IndexEntry.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(_format_validation_error(path, exc)) from exc
+    if path.stem.upper() != entry.code:
+        raise CatalogError(f"{path}: code: {entry.code} does not match the file name")
+    return entry
+
+
+def load_city_file(path: Path) -> CityFile:
+    try:
+        return CityFile.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise CatalogError(_format_validation_error(path, exc)) from exc
+
+
+class Catalog:
+    """All index entries and the reviewed city list, loaded and cross-checked together."""
+
+    def __init__(self, indices: dict[str, IndexEntry], cities: CityFile, directory: Path):
+        self.indices = indices
+        self.cities = cities
+        self.directory = directory
+        keys = {c.key for c in cities.cities}
+        for entry in indices.values():
+            for printed, key in entry.city_aliases.items():
+                if key not in keys:
+                    raise CatalogError(
+                        f"{directory / (entry.code.lower() + '.yaml')}: city_aliases.{printed}: "
+                        f"{key!r} is not a city key in cities.yaml"
+                    )
+
+    def __getitem__(self, code: str) -> IndexEntry:
+        try:
+            return self.indices[code.upper()]
+        except KeyError:
+            raise CatalogError(f"unknown index {code!r}; known: {', '.join(sorted(self.indices))}") from None
+
+    def __iter__(self):
+        return iter(self.indices[c] for c in INDEX_CODES if c in self.indices)
+
+    @cached_property
+    def city_by_key(self) -> dict[str, City]:
+        return {c.key: c for c in self.cities.cities}
+
+
+def load_catalog(directory: Path) -> Catalog:
+    directory = Path(directory)
+    indices: dict[str, IndexEntry] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name == "cities.yaml":
+            continue
+        entry = load_index_file(path)
+        indices[entry.code] = entry
+    missing = [c for c in INDEX_CODES if c not in indices]
+    if missing:
+        raise CatalogError(f"{directory}: no catalog file for {', '.join(missing)}")
+    return Catalog(indices, load_city_file(directory / "cities.yaml"), directory)

@@ -1,0 +1,211 @@
+"""Load one validated edition into the star schema: one transaction, COPY, replace-if-changed.
+
+Loading is idempotent by construction: dimension rows are upserted only when they differ,
+and an edition's facts are compared with what is already there — identical rows mean no
+write at all; different rows replace the edition's rows (DELETE + COPY) in the same
+transaction. Either everything for the edition lands or nothing does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+import psycopg
+
+from .catalog import Catalog, IndexEntry
+from .snapshots import Snapshot
+
+FACT_COLUMNS = (
+    "index_code", "edition", "city_key", "measure_code", "score", "rank", "rank_tied",
+    "printed_name", "confidence", "note", "source_url", "page", "snapshot_id",
+)
+
+
+@dataclass(frozen=True)
+class EditionMeta:
+    edition: str
+    edition_seq: int
+    published_on: dt.date | None
+    published_precision: str
+    city_count: int | None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    index_code: str
+    edition: str
+    rows: int
+    changed: bool
+    deleted: int
+
+
+def _lock_key(index_code: str, edition: str) -> int:
+    digest = hashlib.sha256(f"{index_code}/{edition}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def edition_meta(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot: Snapshot, *, complete: bool) -> EditionMeta:
+    """Published date and city count: the catalog first, then the file itself."""
+    info = entry.editions.get(edition)
+    published_on, precision, city_count = None, "unknown", None
+    if info is not None:
+        published_on, city_count = info.published_on, info.city_count
+        precision = info.published_precision if published_on else "unknown"
+    if published_on is None and "published" in rows:
+        stated = sorted({p for p in rows["published"].dropna()})
+        if stated:
+            value = stated[0]
+            published_on = dt.date.fromisoformat(value if len(value) == 10 else f"{value}-01")
+            precision = "day" if len(value) == 10 else "month"
+    if published_on is None and snapshot.published_on:
+        published_on, precision = dt.date.fromisoformat(snapshot.published_on), "day"
+    if city_count is None and complete:
+        city_count = int(rows.loc[rows["measure"] == "total", "city_key"].nunique()) or None
+    return EditionMeta(edition, entry.edition_seq(edition), published_on, precision, city_count)
+
+
+def _fact_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot_id: str) -> list[tuple]:
+    def clean(value):
+        return None if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA else value
+
+    tuples = []
+    for rec in rows.to_dict("records"):
+        score = clean(rec.get("score"))
+        rank = clean(rec.get("rank"))
+        page = clean(rec.get("page"))
+        tuples.append((
+            entry.code, edition, rec["city_key"], rec["measure"],
+            None if score is None else Decimal(str(score)),
+            None if rank is None else int(rank),
+            bool(rec.get("rank_tied") or False),
+            rec["city"], clean(rec.get("confidence")) or "reported", clean(rec.get("note")),
+            clean(rec.get("source_url")), None if page is None else int(page), snapshot_id,
+        ))
+    return sorted(tuples, key=lambda t: (t[2], t[3]))
+
+
+def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntry) -> None:
+    """Upsert the index, its measures and the city list; rows that are unchanged are not touched."""
+    conn.execute(
+        """INSERT INTO warehouse.dim_index AS d (index_code, name, name_ko, publisher, owner_department,
+                  score_min, score_max, score_unit, higher_is_better, cadence, release_months, status)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (index_code) DO UPDATE SET
+                  name = EXCLUDED.name, name_ko = EXCLUDED.name_ko, publisher = EXCLUDED.publisher,
+                  owner_department = EXCLUDED.owner_department, score_min = EXCLUDED.score_min,
+                  score_max = EXCLUDED.score_max, score_unit = EXCLUDED.score_unit,
+                  higher_is_better = EXCLUDED.higher_is_better, cadence = EXCLUDED.cadence,
+                  release_months = EXCLUDED.release_months, status = EXCLUDED.status
+           WHERE (d.name, d.name_ko, d.publisher, d.owner_department, d.score_min, d.score_max, d.score_unit,
+                  d.higher_is_better, d.cadence, d.release_months, d.status)
+                 IS DISTINCT FROM
+                 (EXCLUDED.name, EXCLUDED.name_ko, EXCLUDED.publisher, EXCLUDED.owner_department,
+                  EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.score_unit, EXCLUDED.higher_is_better,
+                  EXCLUDED.cadence, EXCLUDED.release_months, EXCLUDED.status)""",
+        (entry.code, entry.name, entry.name_ko, entry.publisher, entry.owner_department,
+         entry.scale.min, entry.scale.max, entry.scale.unit, entry.scale.higher_is_better, entry.cadence,
+         entry.calendar.release_months, entry.status),
+    )
+    # Parents before children, so the self-referencing foreign key holds row by row.
+    ordered = sorted(entry.measures, key=lambda m: {"overall": 0, "sub_index": 1, "indicator": 2}[m.level])
+    for m in ordered:
+        scale = entry.measure_scale(m.code)
+        conn.execute(
+            """INSERT INTO warehouse.dim_measure AS d (index_code, measure_code, name, level, parent_code,
+                      department, city_can_influence, score_min, score_max, definition)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (index_code, measure_code) DO UPDATE SET
+                      name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code,
+                      department = EXCLUDED.department, city_can_influence = EXCLUDED.city_can_influence,
+                      score_min = EXCLUDED.score_min, score_max = EXCLUDED.score_max, definition = EXCLUDED.definition
+               WHERE (d.name, d.level, d.parent_code, d.department, d.city_can_influence, d.score_min, d.score_max, d.definition)
+                     IS DISTINCT FROM
+                     (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
+                      EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition)""",
+            (entry.code, m.code, m.name, m.level, m.parent, entry.measure_department(m.code), m.influence,
+             scale.min, scale.max, m.definition),
+        )
+    for city in catalog.cities.cities:
+        conn.execute(
+            """INSERT INTO warehouse.dim_city AS d (city_key, name, name_ko, country, aliases)
+               VALUES (%s, %s, %s, %s, %s)
+               ON CONFLICT (city_key) DO UPDATE SET name = EXCLUDED.name, name_ko = EXCLUDED.name_ko,
+                      country = EXCLUDED.country, aliases = EXCLUDED.aliases
+               WHERE (d.name, d.name_ko, d.country, d.aliases)
+                     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.name_ko, EXCLUDED.country, EXCLUDED.aliases)""",
+            (city.key, city.name, city.name_ko, city.country, list(city.aliases)),
+        )
+
+
+def _upsert_snapshot(conn: psycopg.Connection, snapshot: Snapshot) -> None:
+    conn.execute(
+        """INSERT INTO meta.snapshot (snapshot_id, source_url, original_name, media_type, bytes, fetched_at,
+                  published_on, licence_note)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (snapshot_id) DO NOTHING""",
+        (snapshot.snapshot_id, snapshot.source_url, snapshot.original_name, snapshot.media_type, snapshot.bytes,
+         dt.datetime.fromisoformat(snapshot.fetched_at), snapshot.published_on, snapshot.licence_note),
+    )
+
+
+def _upsert_edition(conn: psycopg.Connection, entry: IndexEntry, meta: EditionMeta) -> None:
+    conn.execute(
+        """INSERT INTO warehouse.dim_edition AS d (index_code, edition, edition_seq, published_on, published_precision, city_count)
+           VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT (index_code, edition) DO UPDATE SET edition_seq = EXCLUDED.edition_seq,
+                  published_on = EXCLUDED.published_on, published_precision = EXCLUDED.published_precision,
+                  city_count = EXCLUDED.city_count
+           WHERE (d.edition_seq, d.published_on, d.published_precision, d.city_count)
+                 IS DISTINCT FROM (EXCLUDED.edition_seq, EXCLUDED.published_on, EXCLUDED.published_precision, EXCLUDED.city_count)""",
+        (entry.code, meta.edition, meta.edition_seq, meta.published_on, meta.published_precision, meta.city_count),
+    )
+
+
+def _existing_facts(conn: psycopg.Connection, index_code: str, edition: str) -> list[tuple]:
+    cols = ", ".join(FACT_COLUMNS)
+    rows = conn.execute(
+        f"SELECT {cols} FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s ORDER BY city_key, measure_code",
+        (index_code, edition),
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def load_edition(
+    conn: psycopg.Connection,
+    catalog: Catalog,
+    entry: IndexEntry,
+    rows: pd.DataFrame,
+    snapshot: Snapshot,
+    meta: EditionMeta,
+) -> LoadResult:
+    """Replace one edition's facts with `rows` (validated and harmonised) in one transaction."""
+    new = _fact_tuples(entry, meta.edition, rows, snapshot.snapshot_id)
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(entry.code, meta.edition),))
+        sync_dimensions(conn, catalog, entry)
+        _upsert_snapshot(conn, snapshot)
+        _upsert_edition(conn, entry, meta)
+        old = _existing_facts(conn, entry.code, meta.edition)
+        if _normalise(old) == _normalise(new):
+            return LoadResult(entry.code, meta.edition, len(new), changed=False, deleted=0)
+        deleted = conn.execute(
+            "DELETE FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s", (entry.code, meta.edition)
+        ).rowcount
+        with conn.cursor().copy(
+            f"COPY warehouse.fact_city_score ({', '.join(FACT_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for record in new:
+                copy.write_row(record)
+    return LoadResult(entry.code, meta.edition, len(new), changed=True, deleted=deleted)
+
+
+def _normalise(rows: list[tuple]) -> list[tuple]:
+    """Compare numerics by value: Decimal('1457.90') from the database equals Decimal('1457.9')."""
+    out = []
+    for r in rows:
+        out.append(tuple(v.normalize() if isinstance(v, Decimal) else v for v in r))
+    return sorted(out, key=lambda t: (t[2], t[3]))

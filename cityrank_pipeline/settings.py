@@ -1,0 +1,78 @@
+"""Where cityrank keeps its state and which database it talks to.
+
+Everything is read from the environment, once, in one place, so that no other module picks
+its own defaults. Credentials only ever come from the environment and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_PEERS = ("New York", "London", "Paris", "Tokyo", "Singapore", "Hong Kong", "Beijing", "Shanghai")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None
+    dagster_database_url: str | None
+    focus_city: str
+    peers: tuple[str, ...]
+    project_root: Path = field(default=PROJECT_ROOT)
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.project_root / "assets"
+
+    @property
+    def sql_dir(self) -> Path:
+        return self.project_root / "sql"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.project_root / "expectations"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def briefs_dir(self) -> Path:
+        return self.home / "briefs"
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.home / "postgres"
+
+
+def load_settings(environ: dict | None = None) -> Settings:
+    """Read settings from the environment (or a given mapping, for tests)."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("CITYRANK_HOME") or ".cityrank").expanduser().resolve()
+    peers_raw = env.get("CITYRANK_PEERS")
+    peers = tuple(p.strip() for p in peers_raw.split(";") if p.strip()) if peers_raw else DEFAULT_PEERS
+    project_root = Path(env["CITYRANK_PROJECT_ROOT"]).resolve() if env.get("CITYRANK_PROJECT_ROOT") else PROJECT_ROOT
+    return Settings(
+        home=home,
+        database_url=env.get("CITYRANK_DATABASE_URL") or None,
+        dagster_database_url=env.get("CITYRANK_DAGSTER_DATABASE_URL") or None,
+        focus_city=(env.get("CITYRANK_FOCUS_CITY") or "Seoul").strip(),
+        peers=peers,
+        project_root=project_root,
+    )

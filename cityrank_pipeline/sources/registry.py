@@ -1,0 +1,34 @@
+"""Parser names used in the catalog (`parser:` in assets/<code>.yaml) → parser functions.
+
+Imports are lazy so that reading one CSV does not pay for pdfplumber, and so that a missing
+optional parser module fails only the index that names it, with the name in the message.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from .base import ScoreRow
+
+Parser = Callable[..., list[ScoreRow]]
+
+PARSERS: dict[str, str] = {
+    "curated_figures": "cityrank_pipeline.sources.curated:parse_curated_figures",
+    "gpci_summary_pdf": "cityrank_pipeline.sources.gpci:parse_gpci_summary",
+    "gfci_report_pdf": "cityrank_pipeline.sources.gfci:parse_gfci_report",
+    "cimi_report_pdf": "cityrank_pipeline.sources.cimi:parse_cimi_report",
+    "kearney_report_pdf": "cityrank_pipeline.sources.kearney:parse_kearney_report",
+    "gser_ranking_html": "cityrank_pipeline.sources.gser:parse_gser_ranking",
+    "press_top_list_html": "cityrank_pipeline.sources.press_list:parse_press_top_list",
+    "gdci_report_pdf": "cityrank_pipeline.sources.gdci:parse_gdci_report",
+}
+
+
+def get_parser(name: str) -> Parser:
+    try:
+        target = PARSERS[name]
+    except KeyError:
+        raise KeyError(f"no parser named {name!r}; known: {', '.join(sorted(PARSERS))}") from None
+    module_name, func_name = target.split(":")
+    return getattr(importlib.import_module(module_name), func_name)

@@ -1,0 +1,141 @@
+"""The validation gate: run an index's Great Expectations suite on one edition's rows.
+
+Suites live in `expectations/<code>.json` (GX 1.x JSON). They are generic on purpose: what
+varies by index — measure codes, each measure's scale, the edition's city count — comes from
+the catalog, as GX `$PARAMETER`s and as derived columns computed here. So the catalog stays
+the single place a scale is written down, and the suite stays the single place a rule is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import IndexEntry
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class ExpectationFailure:
+    expectation: str
+    why: str
+    column: str | None
+    unexpected_count: int
+    examples: list[str]
+
+    def describe(self) -> str:
+        shown = "; ".join(self.examples)
+        return f"{self.why} [{self.expectation}] failed for {self.unexpected_count} row(s): {shown}"
+
+
+@dataclass
+class ValidationReport:
+    suite: str
+    success: bool
+    evaluated: int
+    failures: list[ExpectationFailure] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.success:
+            return f"{self.suite}: all {self.evaluated} expectations met"
+        return f"{self.suite}: {len(self.failures)} of {self.evaluated} expectations failed — " + " | ".join(
+            f.describe() for f in self.failures
+        )
+
+
+def add_derived_columns(frame: pd.DataFrame, entry: IndexEntry, *, complete: bool, city_count: int | None) -> pd.DataFrame:
+    """Columns the suites refer to: each row's scale, rank order checks, sums, counts."""
+    df = frame.copy()
+    known = {m.code for m in entry.measures}
+    df["scale_min"] = [entry.measure_scale(m).min if m in known else None for m in df["measure"]]
+    df["scale_max"] = [entry.measure_scale(m).max if m in known else None for m in df["measure"]]
+    for col in ("scale_min", "scale_max", "score", "rank"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df["has_untied_rank"] = df["rank"].notna() & ~df["rank_tied"].astype(bool)
+    df["source_complete"] = bool(complete)
+    # Competition ranking (1, 2, 2, 4): a gap-free table ranks to itself.
+    df["expected_rank"] = df.groupby(["edition", "measure"])["rank"].rank(method="min")
+    df["measure_city_count"] = df.groupby(["edition", "measure"])["city"].transform("count").astype("float64")
+    df["edition_city_count"] = float(city_count) if city_count else float("nan")
+    df["children_sum_diff"] = float("nan")
+    if entry.sub_indices_sum_to_total:
+        children = {m.code for m in entry.measures if m.parent == "total"}
+        sums = df[df["measure"].isin(children)].groupby(["edition", "city"])["score"].agg(["sum", "count"])
+        totals = df["measure"] == "total"
+        for idx in df.index[totals]:
+            key = (df.at[idx, "edition"], df.at[idx, "city"])
+            if key in sums.index and sums.at[key, "count"] == len(children) and pd.notna(df.at[idx, "score"]):
+                df.at[idx, "children_sum_diff"] = round(df.at[idx, "score"] - sums.at[key, "sum"], 6)
+    return df
+
+
+@lru_cache(maxsize=None)
+def _context():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        ctx.data_sources.add_pandas("cityrank")
+        .add_dataframe_asset("edition_rows")
+        .add_batch_definition_whole_dataframe("whole_edition")
+    )
+    return gx, batch_definition
+
+
+def load_suite(path: Path):
+    gx, _ = _context()
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return gx.ExpectationSuite(**data)
+
+
+def _describe_row(row: pd.Series) -> str:
+    parts = [f"{col}={row[col]!r}" for col in ("edition", "city", "measure", "rank", "score") if col in row and pd.notna(row[col])]
+    if "page" in row and pd.notna(row["page"]):
+        parts.append(f"page={int(row['page'])}")
+    return ", ".join(parts)
+
+
+def validate_rows(frame: pd.DataFrame, entry: IndexEntry, suite_path: Path, *, complete: bool = False, city_count: int | None = None) -> ValidationReport:
+    """Validate one edition's harmonised rows. Never raises for bad data: it reports."""
+    _, batch_definition = _context()
+    suite = load_suite(suite_path)
+    df = add_derived_columns(frame, entry, complete=complete, city_count=city_count).reset_index(drop=True)
+    params = {"measure_codes": [m.code for m in entry.measures]}
+    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(
+        suite, expectation_parameters=params, result_format="COMPLETE"
+    )
+    failures = []
+    for res in result.results:
+        if res.success:
+            continue
+        config = res.expectation_config
+        kwargs = config.kwargs
+        info = res.result or {}
+        indexes = info.get("unexpected_index_list") or []
+        examples = [_describe_row(df.loc[i]) for i in indexes[:MAX_EXAMPLES] if isinstance(i, int) and i in df.index]
+        if not examples:
+            raw = info.get("partial_unexpected_list") or []
+            examples = [repr(v) for v in raw[:MAX_EXAMPLES]]
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            examples.append(f"error: {res.exception_info.get('exception_message')}")
+        failures.append(
+            ExpectationFailure(
+                expectation=config.type,
+                why=(config.meta or {}).get("why", config.type),
+                column=kwargs.get("column") or ",".join(kwargs.get("column_list") or []) or None,
+                unexpected_count=int(info.get("unexpected_count") or len(indexes) or 0),
+                examples=examples,
+            )
+        )
+    return ValidationReport(suite=suite.name, success=bool(result.success), evaluated=len(result.results), failures=failures)
