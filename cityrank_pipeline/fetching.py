@@ -113,6 +113,18 @@ class FetchError(Exception):
             text += f" (gave up after {self.attempts} attempts)"
         return text
 
+    def __reduce__(self):
+        """Pickle by state, so an error crossing a process boundary keeps its type, status
+        and attempt count (the default would call __init__ with the wrong arguments)."""
+        return restore_error, (type(self), self.__dict__.copy())
+
+
+def restore_error(error_type: type[FetchError], state: dict) -> FetchError:
+    error = error_type.__new__(error_type)
+    Exception.__init__(error, state["url"], state["reason"])
+    error.__dict__.update(state)
+    return error
+
 
 class HttpStatusError(FetchError):
     """The server answered with an error status. 5xx and 429 are retried; 4xx are not,
@@ -229,8 +241,9 @@ def check_content_type(url: str, content_type: str | None, expect: str) -> None:
 
 
 def check_body(url: str, body: bytes, expect: str) -> None:
-    """Sniff the body, because headers lie: a PDF must start with %PDF-, and HTML (an error
-    or login page) is never accepted as a PDF or CSV whatever the header says."""
+    """Sniff the body, because headers lie: a PDF must start with %PDF- (after any leading
+    whitespace, which some servers prepend), and HTML (an error or login page) is never
+    accepted as a CSV, nor a PDF as HTML or CSV, whatever the header says."""
     if expect == "pdf" and not body.lstrip(b" \t\r\n").startswith(PDF_MAGIC):
         raise WrongContentType(url, f"expected pdf, but the body does not start with {PDF_MAGIC.decode()}"
                                f" (starts {body[:16]!r})")
@@ -295,8 +308,8 @@ class Deadline:
 class HttpFetcher:
     """Fetch over HTTP(S) with timeouts, a deadline, retries, conditional GET and a size cap.
 
-    One instance keeps one `requests.Session` (connection reuse across a publisher's pages);
-    close it, or use it as a context manager, when done.
+    One instance keeps one `requests.Session` (connection reuse across a publisher's pages),
+    so use one instance per thread; close it, or use it as a context manager, when done.
     """
 
     def __init__(
@@ -371,7 +384,11 @@ class HttpFetcher:
         return delay
 
     def attempt_fetch(self, url: str, expect: str, headers: dict[str, str], deadline: Deadline) -> FetchResult:
-        """One GET: translate every requests/urllib3 failure into our named errors."""
+        """One GET: translate every requests/urllib3 failure into our named errors.
+
+        The library's exception is not chained (`from None`): its text repeats the full URL,
+        tokens included, and a chained cause is printed with every traceback.
+        """
         deadline.check(url)
         read_timeout = max(0.001, min(self.read_timeout, deadline.remaining()))
         try:
@@ -379,7 +396,7 @@ class HttpFetcher:
                 url, headers=headers, stream=True, timeout=(self.connect_timeout, read_timeout)
             )
         except requests.RequestException as exc:
-            raise translate_request_error(url, exc) from exc
+            raise translate_request_error(url, exc) from None
         with response:
             return self.read_response(url, response, expect, deadline)
 
@@ -419,7 +436,7 @@ class HttpFetcher:
                 deadline.check(url)
                 chunks.append(chunk)
         except requests.RequestException as exc:
-            raise translate_body_error(url, exc) from exc
+            raise translate_body_error(url, exc) from None
         if declared is not None and is_identity_encoded(response) and received < declared:
             raise Truncated(url, f"received {received} of {declared} announced bytes")
         return b"".join(chunks)
@@ -478,7 +495,9 @@ def fill_validators(result: FetchResult, etag: str | None, last_modified: str | 
 
 
 def raise_for_status(url: str, response: requests.Response) -> None:
-    if response.status_code < 400 and response.status_code != 304:
+    """Anything but 2xx is an error here: redirects were already followed, and a 3xx left
+    over (no Location, or a 304 we did not ask for) is not a document either."""
+    if 200 <= response.status_code < 300:
         return
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     raise HttpStatusError(url, response.status_code, response.reason or "", retry_after=retry_after)
