@@ -14,8 +14,8 @@ puts every character into its own line's reading frame (from the character's tex
 so rotated and upright tables come out as the same lines of text.
 
 Text comes from PDFium (``pypdfium2``, which pdfplumber itself depends on), not from
-pdfplumber/pdfminer: pdfminer interprets content streams in pure Python and needs about 7 s
-for a 24-page summary (1.2 s for just the two pages that matter in 2013), while PDFium reads
+pdfplumber/pdfminer: pdfminer interprets content streams in pure Python and needs 7-8 s for
+a 24-page summary (1.2 s for just the two pages that matter in 2013), while PDFium reads
 the whole text of a file in about 0.2 s. All pages are scanned cheaply as plain text to pick
 the candidate pages; only those are read character by character.
 
@@ -84,7 +84,8 @@ _COMPREHENSIVE_LINE = re.compile(
 _TABLE_ROW = re.compile(rf"^(?P<rank>\d+)(?P<cells>(?:\s+[^\d\s][^\d]*?\s+{_NUMBER})+)\s*$")
 _TABLE_CELL = re.compile(rf"(?P<city>[^\d\s][^\d]*?)\s+(?P<score>{_NUMBER})(?=\s|$)")
 
-# Cheap, page-level signs that a page may hold one of the two figures.
+# Cheap signs, in a page's plain text, of the comprehensive ranking ("…1457.9）［1…") and of
+# a table of scores (decimal figures).
 _COMPREHENSIVE_HINT = re.compile(r"\d\s*[）)]\s*[［\[]")
 _DECIMAL = re.compile(r"\d\.\d")
 _EDITION = re.compile(r"Global\s+Power\s+City\s+Index\s+((?:19|20)\d\d)\b", re.IGNORECASE)
@@ -97,16 +98,17 @@ def parse_gpci_summary(
 
     `edition`, if given (the catalog's edition), must agree with the year the document
     prints; it is only used when the document prints none. `options` may hold `city_count`,
-    the number of cities the edition ranks: a table with another number is refused. Other
-    keys are ignored (the pipeline hands every parser the same options).
+    the number of cities the edition ranks (the catalog's `city_count`): a ranking of another
+    size is refused. Other keys are ignored.
 
     Rows come in the order of the expected tidy files: the comprehensive ranking by rank, then
     rank by rank the six functions in `FUNCTIONS` order. Totals carry last edition's rank and
     score as the document prints them.
     """
     city_count = (options or {}).get("city_count")
-    _check_container(bytes(data), source)
-    with _PDFIUM_LOCK, _Document(bytes(data), source) as doc:
+    data = bytes(data)
+    _check_container(data, source)
+    with _PDFIUM_LOCK, _Document(data, source) as doc:
         year = _edition_of(doc, source, edition)
         ranking = _find_comprehensive_ranking(doc, source)
         table = _find_function_table(doc, source)
@@ -203,7 +205,7 @@ class _Document:
 
 
 def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    return f"{type(exc).__name__}: {str(exc).rstrip('.')}"
 
 
 @dataclass
