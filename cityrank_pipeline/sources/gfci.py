@@ -1,0 +1,81 @@
+"""Z/Yen Global Financial Centres Index (GFCI): the report PDF's ranking tables.
+
+Why a PDF parser: the report (about 60 pages, published each March and September) is the only
+place with the full table of every centre's rank and rating; press releases give a top 10.
+The ranking table prints rank, centre, rating (1,000-point scale) and the change in rank and
+rating since the previous edition; the changes are kept as a note, not as measures. When the
+report also prints each centre's ranks in the five areas of competitiveness, those become the
+sub-area measures.
+"""
+
+from __future__ import annotations
+
+from .base import ScoreRow
+from .tables import (
+    ROW_STARTS_WITH_CITY,
+    city_numbers_pattern,
+    merge_options,
+    open_pdf_publication,
+    pdf_table_options,
+    rank_city_numbers_pattern,
+    read_pdf_ranking,
+)
+
+SUBAREA_MEASURES = (
+    "business_environment",
+    "human_capital",
+    "infrastructure",
+    "financial_sector_development",
+    "reputational_general",
+)
+
+# Change columns print "+3", "-2", "0" or "New" for a centre new to the index.
+CHANGE = r"[+\-\u2212]?\d+|new|-"
+
+DEFAULT_OPTIONS = {
+    "publication_words": ["Global Financial Centres Index"],
+    # The cover and running heads print "Global Financial Centres Index 38" / "GFCI 38"; the
+    # first in the document is this edition (later pages also name the previous one).
+    "edition_pattern": r"Global Financial Centres Index\s+(\d{1,3})\b|\bGFCI\s?(\d{1,3})\b",
+    "edition_format": "GFCI {}",
+    "column_gap": 1.0,
+    "ranking": pdf_table_options(
+        ["rank", "centre", "rating"],
+        rank_city_numbers_pattern(["score"])
+        + rf"(?:\s+(?P<note_rank_change>{CHANGE})\s+(?P<note_rating_change>{CHANGE}))?",
+    ),
+    # Optional: absent from the report → no sub-area rows. None switches it off.
+    "subareas": pdf_table_options(
+        ["business environment", "human capital", "reputational"],
+        city_numbers_pattern([f"{measure}_rank" for measure in SUBAREA_MEASURES]),
+        row_start=ROW_STARTS_WITH_CITY,
+    ),
+    "check_rank_order": True,
+    "expected_rows": None,
+}
+
+
+def parse_gfci_report(
+    data: bytes, source: str, *, edition: str | None = None, options: dict | None = None
+) -> list[ScoreRow]:
+    """Rows for every centre in a GFCI report: `total` (rating and rank) and sub-area ranks.
+
+    Raises LayoutError when the file is not a GFCI report, the ranking table is not found, a
+    row does not read, or the ranks have a gap (a lost row).
+    """
+    opts = merge_options(DEFAULT_OPTIONS, options, parser="parse_gfci_report")
+    pages, label = open_pdf_publication(data, source, opts, edition)
+    rows = read_pdf_ranking(
+        pages,
+        source,
+        opts["ranking"],
+        edition=label,
+        parser="parse_gfci_report",
+        check_order=opts["check_rank_order"],
+        expected_rows=opts["expected_rows"],
+    )
+    if opts["subareas"]:
+        rows += read_pdf_ranking(
+            pages, source, opts["subareas"], edition=label, parser="parse_gfci_report", measure=None, required=False
+        )
+    return rows

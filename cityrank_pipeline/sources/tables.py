@@ -1,0 +1,887 @@
+"""Reading ranking tables out of HTML pages and PDF reports, for every publisher but GPCI.
+
+Why one module: every index publishes the same thing — a ranked list of cities with a few
+numbers — in one of a handful of shapes (an HTML `<table>`, an HTML list or repeated blocks, a
+table printed as text rows in a PDF). The publisher parsers differ only in which header words,
+row shapes and measures they expect, so those are options; the reading, the checks that the
+table was read right and the conversion to `ScoreRow` live here once.
+
+Field names are a small convention shared by HTML column maps and PDF row patterns (named
+groups), so the same conversion serves both:
+
+- `rank`, `score`, `city`, `country`: the row's main measure (usually `total`) and who it is;
+- `previous_rank`, `previous_score`: what the publication prints for the previous edition;
+- `<measure>_rank`, `<measure>_score`: another measure of the same city (a dimension);
+- `note_<what>`: printed context kept as text in the row's note (e.g. a change in rank).
+
+Everything that cannot be read as expected raises `LayoutError` naming the file and, where
+known, the page and row: a partial or guessed table is worse than none.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields as dataclass_fields, replace
+
+from .base import LayoutError, PublicationError, ScoreRow
+
+# --------------------------------------------------------------------------------------------
+# Reusable pattern pieces. Parsers build their default row patterns from these so that a rank
+# or a number means the same thing in every layout.
+
+# A printed rank, with the tie markers publishers use: "=2", "2=", "T2", "T-2", "#2".
+RANK_TOKEN = r"(?:=|T-?|#)?\d{1,4}=?"
+# A printed number: optional sign (ASCII or typographic), thousands separators, decimals.
+NUMBER_TOKEN = r"[+\-\u2212\u2013]?\d[\d,]*(?:\.\d+)?"
+# A row of a ranked table starts with a rank followed by a word.
+ROW_STARTS_WITH_RANK = r"(?:=|T-?|#)?\d{1,4}=?\.?\s+\D"
+# A row of a table keyed by city (one column per measure): a word, then at least three
+# numbers (or dashes) to the end of the line — so a running footer ending in a page or
+# edition number is not taken for a row.
+ROW_STARTS_WITH_CITY = r"[^\d\s=#].*?(?:\s+(?:[=#]?\d[\d.,]*=?|[-\u2013\u2014])){3,}\s*$"
+# Lines inside a table region that are never rows: a bare page number.
+DEFAULT_SKIP = r"\d{1,4}"
+# Where a printed table ends: its source or notes line.
+DEFAULT_END = r"(?:sources?|notes?)\s*:.*"
+
+# Cell contents meaning "no figure printed".
+MISSING_VALUES = frozenset({"", "-", "\u2013", "\u2014", "n/a", "na", "n.a.", "..", "\u2026", "nr"})
+
+RESERVED_FIELDS = frozenset({"rank", "score", "city", "country", "previous_rank", "previous_score"})
+
+
+def rank_city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
+    """A row pattern "rank city n1 n2 … [o1 o2 …]" with the given named number fields.
+
+    Why: most ranking tables print rank, name, then numbers; building the regex in one place
+    keeps the parsers' defaults consistent (the city is the shortest text before the numbers).
+    """
+    return RANK_GROUP + r"\s+(?P<city>.+?)" + numbers_pattern(numbers, optional)
+
+
+def city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
+    """A row pattern "city n1 n2 …" for tables keyed by city with one column per measure."""
+    return r"(?P<city>.+?)" + numbers_pattern(numbers, optional)
+
+
+def numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
+    """Whitespace-separated named values; the optional ones may be missing all together.
+
+    A field named `…rank` reads a rank (tie markers allowed), any other a number; either may
+    be a dash where the publication prints no figure.
+    """
+    required = "".join(value_group(name) for name in numbers)
+    if not optional:
+        return required
+    return required + "(?:" + "".join(value_group(name) for name in optional) + ")?"
+
+
+def value_group(name: str) -> str:
+    """One whitespace-led named group for a rank or number column."""
+    token = RANK_TOKEN if name.endswith("rank") else NUMBER_TOKEN
+    return rf"\s+(?P<{name}>{token}|[-\u2013\u2014])"
+
+
+RANK_GROUP = rf"(?P<rank>{RANK_TOKEN})"
+
+
+# --------------------------------------------------------------------------------------------
+# Text and value helpers
+
+
+def normalise_words(text: str) -> str:
+    """Case-, space- and punctuation-insensitive form of a header or title, for matching.
+
+    Why: publishers vary "Talent & Experience" / "Talent and experience" / "TALENT AND
+    EXPERIENCE" between editions; matching on this form keeps catalog options short.
+    """
+    text = text.casefold().replace("&", " and ")
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def contains_words(haystack: str, needle: str) -> bool:
+    """True when `needle`'s words occur in `haystack` as whole words, in order."""
+    needle_n = normalise_words(needle)
+    return bool(needle_n) and f" {needle_n} " in f" {normalise_words(haystack)} "
+
+
+def clean_text(text: str | None) -> str:
+    """Collapse runs of whitespace (column gaps, line breaks in a cell) to single spaces."""
+    return " ".join((text or "").split())
+
+
+def is_missing(text: str | None) -> bool:
+    """True when a cell prints no figure (empty, a dash, "n/a")."""
+    return clean_text(text).casefold() in MISSING_VALUES
+
+
+def parse_rank(text: str) -> tuple[int, bool]:
+    """Read a printed rank and whether the publisher marked it as a tie.
+
+    Raises ValueError for anything but an integer ≥ 1 with an optional tie marker: a rank
+    that does not read cleanly means the columns were misread.
+    """
+    match = re.fullmatch(r"(=|T-?|#)?(\d+)(=)?\.?", clean_text(text), flags=re.IGNORECASE)
+    if not match:
+        raise ValueError(f"rank {text!r} is not an integer")
+    rank = int(match.group(2))
+    if rank < 1:
+        raise ValueError(f"rank {text!r} is below 1")
+    prefix = (match.group(1) or "").upper()
+    return rank, prefix.startswith(("=", "T")) or bool(match.group(3))
+
+
+def parse_number(text: str) -> float:
+    """Read a printed number: typographic minus, thousands separators, a leading "+"."""
+    cleaned = clean_text(text).replace("\u2212", "-").replace("\u2013", "-")
+    if re.fullmatch(r"[+\-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", cleaned):
+        cleaned = cleaned.replace(",", "")
+    if not re.fullmatch(r"[+\-]?\d+(?:\.\d+)?", cleaned):
+        raise ValueError(f"{text!r} is not a number")
+    return float(cleaned)
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+
+
+def merge_options(defaults: Mapping, options: Mapping | None, *, parser: str) -> dict:
+    """The parser's defaults overridden by the catalog's `parser_options`, two levels deep.
+
+    Why strict: a misspelt key in the YAML catalog would otherwise be ignored silently and the
+    parser would run on defaults; an unknown key is a configuration error (ValueError).
+    A per-table sub-mapping set to None switches that (optional) table off.
+    """
+    merged = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in defaults.items()}
+    for key, value in (options or {}).items():
+        if key not in defaults:
+            raise ValueError(f"{parser}: unknown parser option {key!r}; known: {sorted(defaults)}")
+        default = defaults[key]
+        if isinstance(default, Mapping) and isinstance(value, Mapping) and not is_free_mapping(key):
+            unknown = set(value) - set(default)
+            if unknown:
+                raise ValueError(f"{parser}: unknown keys {sorted(unknown)} in option {key!r}")
+            merged[key] = {**default, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def is_free_mapping(key: str) -> bool:
+    """Options whose keys are data (column maps), replaced whole rather than merged."""
+    return key in {"columns", "fields"}
+
+
+# --------------------------------------------------------------------------------------------
+# Document-level checks
+
+
+def require_words(text: str, words: Iterable[str], source: str) -> None:
+    """Refuse a document that names none of the publication's words (another index's file)."""
+    words = list(words)
+    if words and not any(contains_words(text, word) for word in words):
+        raise LayoutError(source, f"does not mention any of {words}: not this publication")
+
+
+def resolve_edition(text: str, source: str, *, pattern: str | None, label_format: str, given: str | None) -> str:
+    """The edition label: as printed in the document, else as the caller knows it.
+
+    Why: the document is the better witness, but some pages do not print it. When both exist
+    and disagree, the file is not the edition it was fetched as: that is refused
+    (PublicationError), never resolved by picking one.
+    """
+    printed = find_edition(text, pattern, label_format)
+    if printed is None:
+        if given:
+            return given
+        raise LayoutError(source, "the edition is not printed and none was given")
+    if given and given != printed:
+        raise PublicationError(source, f"prints edition {printed!r} but was expected to be {given!r}")
+    return printed
+
+
+def find_edition(text: str, pattern: str | None, label_format: str) -> str | None:
+    """First match of the edition pattern, formatted with its first matching group."""
+    if not pattern:
+        return None
+    match = re.search(pattern, text, flags=re.IGNORECASE)
+    if not match:
+        return None
+    value = next((group for group in match.groups() if group), match.group(0))
+    return label_format.format(value)
+
+
+def find_count(text: str, pattern: str | None) -> int | None:
+    """A count the page promises ("Top 40"), to check the table against; None if not printed."""
+    if not pattern:
+        return None
+    match = re.search(pattern, text, flags=re.IGNORECASE)
+    return int(next(group for group in match.groups() if group)) if match else None
+
+
+# --------------------------------------------------------------------------------------------
+# Records: one read table row, before it becomes ScoreRows
+
+
+@dataclass(frozen=True)
+class TableRecord:
+    """One row as read: field name → printed text (None where a column or group is absent)."""
+
+    fields: Mapping[str, str | None]
+    row: int  # 1-based: within the HTML table, or within the table's part on a PDF page
+    page: int | None = None
+    table: int = 0  # which matching table (HTML) or table region (PDF) it came from
+    text: str | None = None  # the whole printed line or item, for error messages
+
+    def get(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+
+
+def read_html(data: bytes, source: str):
+    """Parse HTML bytes; refuse empty or binary input rather than returning an empty soup."""
+    from bs4 import BeautifulSoup
+
+    if not data or not data.strip():
+        raise LayoutError(source, "empty file")
+    if data.lstrip().startswith(b"%PDF"):
+        raise LayoutError(source, "is a PDF, not an HTML page")
+    if b"\x00" in data[:4096]:
+        raise LayoutError(source, "binary data, not an HTML page")
+    return BeautifulSoup(data, "lxml")
+
+
+def html_text(soup) -> str:
+    """The page's visible text, one block per line (titles, headings, cells)."""
+    return soup.get_text("\n")
+
+
+def read_html_table(
+    soup,
+    source: str,
+    *,
+    columns: Mapping[str, str | Sequence[str]],
+    required: Collection[str] = ("rank", "city"),
+    table_selector: str | None = None,
+    all_tables: bool = False,
+) -> list[TableRecord]:
+    """Records from the `<table>`(s) whose header row names the required columns.
+
+    `columns` maps a field name to header words (one or several alternatives). A header cell
+    matching the words exactly wins over one merely containing them; two cells matching the
+    same field equally well is ambiguous and refused. Columns not required are read when the
+    header has them. Rows of a single spanning cell (section captions) and empty rows are
+    skipped; a row too short for the mapped columns is an error.
+    """
+    tables = soup.select(table_selector) if table_selector else soup.find_all("table")
+    records: list[TableRecord] = []
+    seen_headers: list[list[str]] = []
+    matched = 0
+    for table in tables:
+        rows = table_rows(table)
+        found = find_header_row(rows, columns, required, source)
+        if found is None:
+            seen_headers.extend(expand_cells(row) for row in rows[:1])
+            continue
+        header_index, mapping = found
+        records.extend(records_from_html_rows(rows[header_index + 1 :], mapping, source, table=matched))
+        matched += 1
+        if not all_tables:
+            break
+    if not matched:
+        raise LayoutError(
+            source,
+            f"no table has columns for {sorted(required)} (header words {dict(columns)}); "
+            f"table headers seen: {seen_headers[:5]}",
+        )
+    if not records:
+        raise LayoutError(source, "the ranking table has a header but no rows")
+    return records
+
+
+def table_rows(table) -> list:
+    """The table's own rows, not those of tables nested in its cells."""
+    return [row for row in table.find_all("tr") if row.find_parent("table") is table]
+
+
+def expand_cells(row) -> list[str]:
+    """A row's cell texts, each repeated by its colspan so indices line up with the header."""
+    cells: list[str] = []
+    for cell in row.find_all(["td", "th"], recursive=False):
+        span = int(cell.get("colspan", 1) or 1) if str(cell.get("colspan", "1")).isdigit() else 1
+        cells.extend([clean_text(cell.get_text(" "))] * max(span, 1))
+    return cells
+
+
+def find_header_row(rows, columns, required, source) -> tuple[int, dict[str, int]] | None:
+    """The first row in which every required field names a column, and the column map."""
+    for index, row in enumerate(rows):
+        mapping = map_columns(expand_cells(row), columns, source)
+        if all(name in mapping for name in required):
+            return index, mapping
+    return None
+
+
+def map_columns(header: Sequence[str], columns: Mapping[str, str | Sequence[str]], source: str) -> dict[str, int]:
+    """Field → column index by header words: exact header text first, else containment."""
+    normalised = [normalise_words(cell) for cell in header]
+    mapping: dict[str, int] = {}
+    for name, words in columns.items():
+        alternatives = [words] if isinstance(words, str) else list(words)
+        index = match_column(normalised, alternatives, name, source)
+        if index is not None:
+            mapping[name] = index
+    return mapping
+
+
+def match_column(header: Sequence[str], alternatives: Sequence[str], name: str, source: str) -> int | None:
+    """The one header cell for a field, or None; several equally good candidates is an error."""
+    wanted = [normalise_words(word) for word in alternatives]
+    exact = distinct_cells(header, (i for i, cell in enumerate(header) if cell in wanted))
+    if exact:
+        candidates = exact
+    else:
+        candidates = distinct_cells(
+            header, (i for i, cell in enumerate(header) for word in wanted if word and f" {word} " in f" {cell} ")
+        )
+    if len(candidates) > 1:
+        cells = [header[i] for i in candidates]
+        raise LayoutError(source, f"column for {name!r} is ambiguous: header cells {cells}")
+    return candidates[0] if candidates else None
+
+
+def distinct_cells(header: Sequence[str], indices: Iterable[int]) -> list[int]:
+    """Distinct matching cells in order: a colspan repeats one cell, which is still one column."""
+    result: list[int] = []
+    last: int | None = None
+    for index in indices:
+        repeated = last is not None and index == last + 1 and header[index] == header[last]
+        if index not in result and not repeated:
+            result.append(index)
+        last = index
+    return result
+
+
+def records_from_html_rows(rows, mapping: Mapping[str, int], source: str, *, table: int) -> list[TableRecord]:
+    """Records from the data rows under a header, by the column map."""
+    records = []
+    width = max(mapping.values()) + 1
+    for number, row in enumerate(rows, start=1):
+        cells = expand_cells(row)
+        if not any(cells) or is_caption_row(row):
+            continue
+        if len(cells) < width:
+            raise LayoutError(source, f"row has {len(cells)} cells, the header {width}: {cells}", row=number)
+        values = {name: cells[index] for name, index in mapping.items()}
+        records.append(TableRecord(values, row=number, table=table, text=" | ".join(cells)))
+    return records
+
+
+def is_caption_row(row) -> bool:
+    """A row of one cell spanning the table: a section caption such as "Bottom 10"."""
+    cells = row.find_all(["td", "th"], recursive=False)
+    return len(cells) == 1 and str(cells[0].get("colspan", "1")) not in ("", "1")
+
+
+def read_html_items(
+    soup,
+    source: str,
+    *,
+    item_selector: str,
+    fields: Mapping[str, str] | None = None,
+    pattern: str | None = None,
+    start: str | None = None,
+    position_ranks: bool = False,
+    required: Collection[str] = ("city",),
+) -> list[TableRecord]:
+    """Records from repeated elements: list items ("1. Vienna (98.4)") or card blocks.
+
+    Either `fields` (field → CSS selector inside each item) or `pattern` (a regex with named
+    groups matched against the item's whole text) says how to read an item. With `start`, only
+    items whose text starts that way are entries (others are prose); an entry that then does
+    not match `pattern` is an error. `position_ranks` takes the rank from an `<ol>`'s numbering
+    when the text does not print it.
+    """
+    if not fields and not pattern:
+        raise ValueError("read_html_items needs fields or a pattern")
+    records = []
+    for number, item in enumerate(soup.select(item_selector), start=1):
+        text = clean_text(item.get_text(" "))
+        if start and not re.match(start, text, flags=re.IGNORECASE):
+            continue
+        values = read_item_fields(item, fields) if fields else match_item(text, pattern, source, number)
+        if position_ranks and not values.get("rank"):
+            values["rank"] = str(list_position(item))
+        missing = [name for name in required if not values.get(name)]
+        if missing:
+            raise LayoutError(source, f"item lacks {missing}: {text[:80]!r}", row=number)
+        records.append(TableRecord(values, row=number, text=text))
+    if not records:
+        raise LayoutError(source, f"no ranked items found with selector {item_selector!r}")
+    return records
+
+
+def read_item_fields(item, selectors: Mapping[str, str]) -> dict[str, str | None]:
+    """Each field's text from the first element its selector finds inside the item."""
+    values: dict[str, str | None] = {}
+    for name, selector in selectors.items():
+        found = item.select_one(selector)
+        values[name] = clean_text(found.get_text(" ")) if found is not None else None
+    return values
+
+
+def match_item(text: str, pattern: str, source: str, number: int) -> dict[str, str | None]:
+    """The named groups of an item's text; an entry that does not fit is an error."""
+    match = re.fullmatch(pattern, text, flags=re.IGNORECASE)
+    if not match:
+        raise LayoutError(source, f"list entry does not match the expected layout: {text[:80]!r}", row=number)
+    return dict(match.groupdict())
+
+
+def list_position(item) -> int:
+    """The number an `<ol>` shows for this `<li>` (honouring `start` and `value`)."""
+    parent = item.find_parent(["ol", "ul"])
+    if item.name != "li" or parent is None or parent.name != "ol":
+        raise ValueError("position ranks need <li> items of an <ol>")
+    number = int(parent.get("start", 1)) - 1
+    for sibling in parent.find_all("li", recursive=False):
+        number = int(sibling["value"]) if sibling.get("value", "").isdigit() else number + 1
+        if sibling is item:
+            return number
+    raise ValueError("item not found in its list")
+
+
+# --------------------------------------------------------------------------------------------
+# PDF
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """A page's text as lines, columns separated by two spaces and words by one."""
+
+    number: int  # 1-based
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PdfTableSpec:
+    """How to find and read one table printed as text rows in a PDF.
+
+    header_words: all must occur in one block of up to `max_header_lines` lines; the rows
+      follow it. title_words: all must occur above that header on the page (tells apart
+      tables with the same columns, e.g. GCI and GCO). row_start: lines that look like a row
+      (and so must match row_pattern). skip_pattern: lines ignored even so (page numbers).
+      end_pattern: a line that ends the table (a "Source:" line).
+    """
+
+    header_words: tuple[str, ...]
+    row_pattern: str
+    row_start: str = ROW_STARTS_WITH_RANK
+    title_words: tuple[str, ...] = ()
+    skip_pattern: str = DEFAULT_SKIP
+    end_pattern: str = DEFAULT_END
+    max_header_lines: int = 3
+
+    @classmethod
+    def from_options(cls, options: Mapping, *, parser: str) -> "PdfTableSpec":
+        """Build from a catalog mapping (lists become tuples); unknown keys are an error."""
+        known = {f.name for f in dataclass_fields(cls)}
+        unknown = set(options) - known
+        if unknown:
+            raise ValueError(f"{parser}: unknown table option(s) {sorted(unknown)}; known: {sorted(known)}")
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
+        return cls(**values)
+
+
+def read_pdf_pages(data: bytes, source: str, *, column_gap: float = 1.0) -> list[PdfPage]:
+    """The PDF's pages as text lines, rebuilt from word positions.
+
+    Why not pdfplumber's plain text: it joins cells with single spaces, so "Kuala Lumpur
+    Malaysia" cannot be split into city and country. Here a gap wider than `column_gap` times
+    the text height becomes two spaces, which row patterns can use as a column boundary.
+    """
+    import pdfplumber
+    from pdfminer.pdfparser import PDFSyntaxError
+
+    if not data or not data.strip():
+        raise LayoutError(source, "empty file")
+    if not data.lstrip()[:5] == b"%PDF-":
+        raise LayoutError(source, "not a PDF file")
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            return [
+                PdfPage(number, tuple(lines_of_words(page.extract_words(), column_gap)))
+                for number, page in enumerate(pdf.pages, start=1)
+            ]
+    except (PDFSyntaxError, ValueError, KeyError, TypeError) as error:
+        raise LayoutError(source, f"unreadable PDF ({type(error).__name__}: {error})") from error
+    except Exception as error:  # pdfminer raises a wide variety on damaged files
+        if type(error).__module__.startswith(("pdfminer", "pdfplumber")):
+            raise LayoutError(source, f"unreadable PDF ({type(error).__name__}: {error})") from error
+        raise
+
+
+def lines_of_words(words: Sequence[Mapping], column_gap: float) -> list[str]:
+    """Group positioned words into lines (by vertical overlap) and join them left to right."""
+    lines: list[list[Mapping]] = []
+    for word in sorted(words, key=lambda w: (round(w["top"], 1), w["x0"])):
+        if lines and same_line(lines[-1][0], word):
+            lines[-1].append(word)
+        else:
+            lines.append([word])
+    return [join_words(sorted(line, key=lambda w: w["x0"]), column_gap) for line in lines]
+
+
+def same_line(first: Mapping, word: Mapping) -> bool:
+    """Words belong to one line when their tops differ by less than half the text height."""
+    height = max(first["bottom"] - first["top"], 1.0)
+    return abs(word["top"] - first["top"]) < height / 2
+
+
+def join_words(words: Sequence[Mapping], column_gap: float) -> str:
+    """One line's text: one space between words, two across a column gap."""
+    parts = [words[0]["text"]]
+    for previous, word in zip(words, words[1:]):
+        height = max(word["bottom"] - word["top"], 1.0)
+        parts.append("  " if word["x0"] - previous["x1"] > column_gap * height else " ")
+        parts.append(word["text"])
+    return "".join(parts)
+
+
+def pdf_text(pages: Sequence[PdfPage]) -> str:
+    """All pages' text, for edition and publication checks."""
+    return "\n".join("\n".join(page.lines) for page in pages)
+
+
+def read_pdf_table(pages: Sequence[PdfPage], source: str, spec: PdfTableSpec, *, required: bool = True) -> list[TableRecord]:
+    """Records of every part of the table: each page region under a matching header.
+
+    A table continued over pages repeats its header on each page (as report tables do); every
+    region found contributes, in page order. With `required`, finding no header is an error;
+    otherwise the table is simply absent (an optional table such as sub-area ranks).
+    """
+    records: list[TableRecord] = []
+    region_count = 0
+    for page in pages:
+        for header_end, region in table_regions(page.lines, spec):
+            records.extend(read_region(region, page.number, spec, source, table=region_count))
+            region_count += 1
+    if region_count == 0 and required:
+        where = f" under a title with {list(spec.title_words)}" if spec.title_words else ""
+        raise LayoutError(source, f"no page has a table header with {list(spec.header_words)}{where}")
+    if region_count and not records:
+        raise LayoutError(source, f"the table headed {list(spec.header_words)} has no rows")
+    return records
+
+
+def table_regions(lines: Sequence[str], spec: PdfTableSpec) -> list[tuple[int, Sequence[str]]]:
+    """The line ranges under each matching header on a page, up to the next header or end."""
+    regions = []
+    headers = list(header_blocks(lines, spec))
+    title_from = 0
+    for index, (start, end) in enumerate(headers):
+        stop = headers[index + 1][0] if index + 1 < len(headers) else len(lines)
+        if has_title(lines[title_from:start], spec.title_words):
+            regions.append((end, lines[end + 1 : stop]))
+        title_from = end + 1
+    return regions
+
+
+def header_blocks(lines: Sequence[str], spec: PdfTableSpec):
+    """(first, last) line indices of each header block: the fewest lines holding every word."""
+    index = 0
+    while index < len(lines):
+        end = header_end(lines, index, spec)
+        if end is None:
+            index += 1
+            continue
+        yield index, end
+        index = end + 1
+
+
+def header_end(lines: Sequence[str], start: int, spec: PdfTableSpec) -> int | None:
+    """Last line of a header block starting at `start`, or None when none starts there."""
+    if not any(has_all_words(lines[start], word) for word in spec.header_words):
+        return None
+    for end in range(start, min(start + spec.max_header_lines, len(lines))):
+        block = " ".join(lines[start : end + 1])
+        if all(has_all_words(block, word) for word in spec.header_words):
+            return end
+    return None
+
+
+def has_all_words(text: str, phrase: str) -> bool:
+    """True when each word of `phrase` occurs in `text`, in any order.
+
+    Why not the phrase itself: PDF table headers wrap ("Business / Environment" over two
+    lines), so the words of one header cell end up apart in the extracted text.
+    """
+    words = set(normalise_words(text).split())
+    wanted = normalise_words(phrase).split()
+    return bool(wanted) and all(word in words for word in wanted)
+
+
+def has_title(lines: Sequence[str], title_words: Sequence[str]) -> bool:
+    """True when all title words occur in the lines above a header (or none are asked for)."""
+    text = " ".join(lines)
+    return all(contains_words(text, word) for word in title_words)
+
+
+def read_region(lines: Sequence[str], page: int, spec: PdfTableSpec, source: str, *, table: int) -> list[TableRecord]:
+    """Rows of one table region; a row-like line that does not parse is an error.
+
+    Lines that are not rows are allowed before the first row (units, sub-headings) and after
+    the last (notes), but not between rows: there they mean a wrapped or split row, and reading
+    past it would return a wrong city name or lose a row.
+    """
+    row_start = re.compile(spec.row_start, flags=re.IGNORECASE)
+    row_pattern = re.compile(spec.row_pattern, flags=re.IGNORECASE)
+    skip = re.compile(spec.skip_pattern, flags=re.IGNORECASE) if spec.skip_pattern else None
+    end = re.compile(spec.end_pattern, flags=re.IGNORECASE) if spec.end_pattern else None
+    records: list[TableRecord] = []
+    stray: str | None = None
+    for line in lines:
+        text = line.strip()
+        if not text or (skip and skip.fullmatch(text)):
+            continue
+        if end and end.fullmatch(text):
+            break
+        if not row_start.match(text):
+            stray = text if records else stray
+            continue
+        number = len(records) + 1
+        if stray is not None:
+            raise LayoutError(source, f"unexpected line {stray!r} between table rows", page=page, row=number)
+        match = row_pattern.fullmatch(text)
+        if not match:
+            raise LayoutError(source, f"row does not match the expected layout: {text!r}", page=page, row=number)
+        records.append(TableRecord(match.groupdict(), row=number, page=page, table=table, text=text))
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# Records → ScoreRows
+
+
+@dataclass(frozen=True)
+class MeasureFields:
+    """Which record fields hold one measure's rank and score."""
+
+    measure: str
+    rank: str | None = None
+    score: str | None = None
+
+
+def measure_fields(names: Iterable[str], main: str | None) -> list[MeasureFields]:
+    """The measures a record's field names describe, by the `<measure>_rank/_score` convention."""
+    names = list(names)
+    found: dict[str, MeasureFields] = {}
+    if main and ("rank" in names or "score" in names):
+        found[main] = MeasureFields(main, "rank" if "rank" in names else None, "score" if "score" in names else None)
+    for name in names:
+        if name in RESERVED_FIELDS or name.startswith("note_"):
+            continue
+        for suffix in ("_rank", "_score"):
+            if name.endswith(suffix):
+                measure = name[: -len(suffix)]
+                current = found.get(measure, MeasureFields(measure))
+                found[measure] = replace(current, **{suffix[1:]: name})
+    return list(found.values())
+
+
+def rows_from_records(records: Sequence[TableRecord], source: str, *, edition: str, measure: str | None = "total") -> list[ScoreRow]:
+    """ScoreRows from read records: one per city and measure that the record prints.
+
+    The main measure (`measure`) comes from the `rank`/`score` fields and must be there;
+    other measures are skipped for a city whose cells are empty. Context fields go to the note
+    of the main measure's row.
+    """
+    rows: list[ScoreRow] = []
+    for record in records:
+        city = read_city(record, source)
+        for spec in measure_fields(record.fields, measure):
+            row = measure_row(record, spec, source, edition=edition, city=city, main=spec.measure == measure)
+            if row is not None:
+                rows.append(row)
+    return rows
+
+
+def read_city(record: TableRecord, source: str) -> str:
+    """The city as printed (whitespace collapsed); empty or numeric means misread columns."""
+    city = clean_text(record.get("city"))
+    if not city or not re.search(r"[^\W\d_]", city):
+        raise LayoutError(source, f"no city name in {record.text!r}", page=record.page, row=record.row)
+    return city
+
+
+def measure_row(record: TableRecord, spec: MeasureFields, source: str, *, edition: str, city: str, main: bool) -> ScoreRow | None:
+    """One measure's row for a record, or None when it prints nothing for a side measure."""
+    rank_text = record.get(spec.rank) if spec.rank else None
+    score_text = record.get(spec.score) if spec.score else None
+    if is_missing(rank_text) and is_missing(score_text):
+        if main:
+            raise LayoutError(source, f"no rank or score for {city!r}", page=record.page, row=record.row)
+        return None
+    rank, tied = read_value(parse_rank, rank_text, record, source) if not is_missing(rank_text) else (None, False)
+    score = read_value(parse_number, score_text, record, source) if not is_missing(score_text) else None
+    extra = main_extras(record, source) if main else {}
+    return ScoreRow(
+        edition=edition,
+        city=city,
+        measure=spec.measure,
+        score=score,
+        rank=rank,
+        rank_tied=tied,
+        page=record.page,
+        country=clean_text(record.get("country")) or None,
+        **extra,
+    )
+
+
+def main_extras(record: TableRecord, source: str) -> dict:
+    """Previous-edition figures and the note, which belong to the main measure's row."""
+    extras: dict = {}
+    if not is_missing(record.get("previous_rank")):
+        extras["previous_rank"] = read_value(parse_rank, record.get("previous_rank"), record, source)[0]
+    if not is_missing(record.get("previous_score")):
+        extras["previous_score"] = read_value(parse_number, record.get("previous_score"), record, source)
+    notes = [
+        f"{name[len('note_'):].replace('_', ' ')} {clean_text(value)}"
+        for name, value in record.fields.items()
+        if name.startswith("note_") and not is_missing(value)
+    ]
+    if notes:
+        extras["note"] = "; ".join(notes)
+    return extras
+
+
+def read_value(reader, text: str | None, record: TableRecord, source: str):
+    """Apply a value reader, turning its ValueError into a LayoutError at the record."""
+    try:
+        return reader(text or "")
+    except ValueError as error:
+        raise LayoutError(source, f"{error} in {record.text!r}", page=record.page, row=record.row) from error
+
+
+# --------------------------------------------------------------------------------------------
+# Whole-table checks
+
+
+def check_rank_order(rows: Sequence[ScoreRow], source: str) -> None:
+    """Ranks, in print order, must run on without gaps: 1, 2, =3, =3, 5, …
+
+    Why: a gap means a row was lost (a page without the repeated header, a line that did not
+    read as a row) — exactly the partial table a parser must not return. A tie repeats the
+    previous rank and the next rank skips past the tied rows (standard competition ranking).
+    """
+    ranked = [row for row in rows if row.rank is not None]
+    if not ranked:
+        return
+    first = ranked[0].rank
+    for position, (previous, row) in enumerate(zip(ranked, ranked[1:]), start=1):
+        if row.rank != first + position and row.rank != previous.rank:
+            raise LayoutError(
+                source,
+                f"rank {row.rank} ({row.city}) follows rank {previous.rank} ({previous.city}); "
+                f"expected {first + position}: a row is missing or misread",
+                page=row.page,
+            )
+
+
+def check_row_count(rows: Sequence[ScoreRow], expected: int | None, source: str, *, what: str) -> None:
+    """A top-N table must have N rows; fewer or more means it was not read right."""
+    if expected is not None and len(rows) != expected:
+        raise LayoutError(source, f"{what} has {len(rows)} rows, expected {expected}")
+
+
+def main_rows(rows: Sequence[ScoreRow], measure: str = "total") -> list[ScoreRow]:
+    """The rows of one measure, in print order."""
+    return [row for row in rows if row.measure == measure]
+
+
+# --------------------------------------------------------------------------------------------
+# The steps every parser takes, in one place
+
+
+def pdf_table_options(header_words: Sequence[str], row_pattern: str, **overrides) -> dict:
+    """A parser's default options for one PDF table: every `PdfTableSpec` key, as lists.
+
+    Why: catalog YAML overrides single keys of a table (e.g. only `header_words`), so the
+    defaults spell out every key that may be overridden.
+    """
+    spec = PdfTableSpec(header_words=tuple(header_words), row_pattern=row_pattern, **overrides)
+    return {f.name: (list(v) if isinstance(v := getattr(spec, f.name), tuple) else v) for f in dataclass_fields(spec)}
+
+
+def open_pdf_publication(data: bytes, source: str, options: Mapping, edition: str | None) -> tuple[list[PdfPage], str]:
+    """Read a PDF's pages, check it is the publication, and settle the edition label.
+
+    Uses the options `column_gap`, `publication_words`, `edition_pattern`, `edition_format`.
+    """
+    pages = read_pdf_pages(data, source, column_gap=options["column_gap"])
+    text = pdf_text(pages)
+    require_words(text, options["publication_words"], source)
+    label = resolve_edition(
+        text, source, pattern=options["edition_pattern"], label_format=options["edition_format"], given=edition
+    )
+    return pages, label
+
+
+def open_html_publication(data: bytes, source: str, options: Mapping, edition: str | None):
+    """Parse an HTML page, check it is the publication, and settle the edition label.
+
+    Returns the soup, its text and the label. Uses `publication_words`, `edition_pattern`,
+    `edition_format`.
+    """
+    soup = read_html(data, source)
+    text = html_text(soup)
+    require_words(text, options["publication_words"], source)
+    label = resolve_edition(
+        text, source, pattern=options["edition_pattern"], label_format=options["edition_format"], given=edition
+    )
+    return soup, text, label
+
+
+def read_pdf_ranking(
+    pages: Sequence[PdfPage],
+    source: str,
+    table_options: Mapping,
+    *,
+    edition: str,
+    parser: str,
+    measure: str | None = "total",
+    required: bool = True,
+    check_order: bool = False,
+    expected_rows: int | None = None,
+) -> list[ScoreRow]:
+    """One PDF table as ScoreRows, checked: rank order and row count when asked.
+
+    The checks look at the main measure's rows only (dimension columns are not in rank order).
+    """
+    spec = PdfTableSpec.from_options(table_options, parser=parser)
+    rows = rows_from_records(read_pdf_table(pages, source, spec, required=required), source, edition=edition, measure=measure)
+    check_ranking(rows, source, measure=measure, check_order=check_order, expected_rows=expected_rows, what=f"table headed {list(spec.header_words)}")
+    return rows
+
+
+def check_ranking(
+    rows: Sequence[ScoreRow],
+    source: str,
+    *,
+    measure: str | None,
+    check_order: bool,
+    expected_rows: int | None,
+    what: str,
+) -> None:
+    """The whole-table checks a parser asked for, on the main measure's rows."""
+    if not rows or measure is None:
+        return
+    ranked = main_rows(rows, measure)
+    if check_order:
+        check_rank_order(ranked, source)
+    check_row_count(ranked, expected_rows, source, what=what)
