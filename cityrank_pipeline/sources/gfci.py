@@ -15,10 +15,9 @@ from .tables import (
     ROW_STARTS_WITH_CITY,
     city_numbers_pattern,
     merge_options,
-    open_pdf_publication,
     pdf_table_options,
     rank_city_numbers_pattern,
-    read_pdf_ranking,
+    parse_pdf_report,
 )
 
 SUBAREA_MEASURES = (
@@ -64,18 +63,6 @@ def parse_gfci_report(
     row does not read, or the ranks have a gap (a lost row).
     """
     opts = merge_options(DEFAULT_OPTIONS, options, parser="parse_gfci_report")
-    pages, label = open_pdf_publication(data, source, opts, edition)
-    rows = read_pdf_ranking(
-        pages,
-        source,
-        opts["ranking"],
-        edition=label,
-        parser="parse_gfci_report",
-        check_order=opts["check_rank_order"],
-        expected_rows=opts["expected_rows"],
+    return parse_pdf_report(
+        data, source, opts, edition, parser="parse_gfci_report", main="ranking", extra={"subareas": None}
     )
-    if opts["subareas"]:
-        rows += read_pdf_ranking(
-            pages, source, opts["subareas"], edition=label, parser="parse_gfci_report", measure=None, required=False
-        )
-    return rows

@@ -35,8 +35,9 @@ from .base import LayoutError, PublicationError, ScoreRow
 RANK_TOKEN = r"(?:=|T-?|#)?\d{1,4}=?"
 # A printed number: optional sign (ASCII or typographic), thousands separators, decimals.
 NUMBER_TOKEN = r"[+\-\u2212\u2013]?\d[\d,]*(?:\.\d+)?"
-# A row of a ranked table starts with a rank followed by a word.
-ROW_STARTS_WITH_RANK = r"(?:=|T-?|#)?\d{1,4}=?\.?\s+\D"
+# A row of a ranked table starts with a rank followed by a name (a letter), so that a units
+# line under a header, such as "2018 (US$ billions)", is not taken for a row.
+ROW_STARTS_WITH_RANK = r"(?:=|T-?|#)?\d{1,4}=?\.?\s+[^\W\d_]"
 # A row of a table keyed by city (one column per measure): a word, then at least three
 # numbers (or dashes) to the end of the line — so a running footer ending in a page or
 # edition number is not taken for a row.
@@ -203,13 +204,15 @@ def resolve_edition(text: str, source: str, *, pattern: str | None, label_format
 
 
 def find_edition(text: str, pattern: str | None, label_format: str) -> str | None:
-    """First match of the edition pattern, formatted with its first matching group."""
+    """First match of the edition pattern, formatted with its `edition` group (as in the
+    catalog's discovery patterns) or else its first group that matched."""
     if not pattern:
         return None
     match = re.search(pattern, text, flags=re.IGNORECASE)
     if not match:
         return None
-    value = next((group for group in match.groups() if group), match.group(0))
+    named = match.groupdict().get("edition")
+    value = named or next((group for group in match.groups() if group), match.group(0))
     return label_format.format(value)
 
 
@@ -278,30 +281,34 @@ def read_html_table(
     header has them. Rows of a single spanning cell (section captions) and empty rows are
     skipped; a row too short for the mapped columns is an error.
     """
-    tables = soup.select(table_selector) if table_selector else soup.find_all("table")
     records: list[TableRecord] = []
-    seen_headers: list[list[str]] = []
-    matched = 0
-    for table in tables:
-        rows = table_rows(table)
-        found = find_header_row(rows, columns, required, source)
-        if found is None:
-            seen_headers.extend(expand_cells(row) for row in rows[:1])
-            continue
-        header_index, mapping = found
-        records.extend(records_from_html_rows(rows[header_index + 1 :], mapping, source, table=matched))
-        matched += 1
-        if not all_tables:
-            break
-    if not matched:
+    found = list(matching_tables(soup, source, columns=columns, required=required, table_selector=table_selector))
+    if not found:
         raise LayoutError(
             source,
             f"no table has columns for {sorted(required)} (header words {dict(columns)}); "
-            f"table headers seen: {seen_headers[:5]}",
+            f"table headers seen: {table_headers(soup, table_selector)[:5]}",
         )
+    for number, (rows, header_index, mapping) in enumerate(found if all_tables else found[:1]):
+        records.extend(records_from_html_rows(rows[header_index + 1 :], mapping, source, table=number))
     if not records:
         raise LayoutError(source, "the ranking table has a header but no rows")
     return records
+
+
+def matching_tables(soup, source: str, *, columns, required, table_selector: str | None = None):
+    """(rows, header row index, column map) of each table whose header has the required columns."""
+    for table in soup.select(table_selector) if table_selector else soup.find_all("table"):
+        rows = table_rows(table)
+        found = find_header_row(rows, columns, required, source)
+        if found is not None:
+            yield rows, *found
+
+
+def table_headers(soup, table_selector: str | None) -> list[list[str]]:
+    """The first row of every table, for an error message that shows what the page has."""
+    tables = soup.select(table_selector) if table_selector else soup.find_all("table")
+    return [expand_cells(rows[0]) for rows in map(table_rows, tables) if rows]
 
 
 def table_rows(table) -> list:
@@ -656,7 +663,8 @@ def read_region(lines: Sequence[str], page: int, spec: PdfTableSpec, source: str
             continue
         number = len(records) + 1
         if stray is not None:
-            raise LayoutError(source, f"unexpected line {stray!r} between table rows", page=page, row=number)
+            reason = f"unexpected line {stray!r} after this row, before the next (a wrapped or split row?)"
+            raise LayoutError(source, reason, page=page, row=number - 1)
         match = row_pattern.fullmatch(text)
         if not match:
             raise LayoutError(source, f"row does not match the expected layout: {text!r}", page=page, row=number)
@@ -885,3 +893,89 @@ def check_ranking(
     if check_order:
         check_rank_order(ranked, source)
     check_row_count(ranked, expected_rows, source, what=what)
+
+
+def parse_pdf_report(
+    data: bytes,
+    source: str,
+    options: Mapping,
+    edition: str | None,
+    *,
+    parser: str,
+    main: str,
+    extra: Mapping[str, str | None] | None = None,
+) -> list[ScoreRow]:
+    """A report PDF's rows: its main ranking table (required) and any optional extra tables.
+
+    `main` and the keys of `extra` name the per-table option mappings; `extra` maps each to the
+    measure its rank/score fields hold (None for tables of `<measure>_rank` columns). An extra
+    table switched off (None) or not found adds nothing; one found but misread is an error.
+    Rank order and row count (`check_rank_order`, `expected_rows`) apply to every ranking.
+    """
+    pages, label = open_pdf_publication(data, source, options, edition)
+    checks = {"check_order": options["check_rank_order"], "expected_rows": options["expected_rows"]}
+    rows = read_pdf_ranking(pages, source, options[main], edition=label, parser=parser, **checks)
+    for key, measure in (extra or {}).items():
+        if options[key]:
+            rows += read_pdf_ranking(
+                pages, source, options[key], edition=label, parser=parser, measure=measure, required=False, **checks
+            )
+    return rows
+
+
+def html_table_options(
+    columns: Mapping[str, Sequence[str]],
+    *,
+    required: Sequence[str] = ("rank", "city"),
+    table_selector: str | None = None,
+    all_tables: bool = False,
+) -> dict:
+    """A parser's default options for reading an HTML `<table>` (see `read_html_table`)."""
+    return {
+        "columns": {name: list(words) for name, words in columns.items()},
+        "required": list(required),
+        "table_selector": table_selector,
+        "all_tables": all_tables,
+    }
+
+
+def html_items_options(
+    item_selector: str,
+    *,
+    fields: Mapping[str, str] | None = None,
+    pattern: str | None = None,
+    start: str | None = None,
+    position_ranks: bool = False,
+    required: Sequence[str] = ("rank", "city"),
+) -> dict:
+    """A parser's default options for reading repeated HTML items (see `read_html_items`)."""
+    return {
+        "item_selector": item_selector,
+        "fields": dict(fields) if fields else None,
+        "pattern": pattern,
+        "start": start,
+        "position_ranks": position_ranks,
+        "required": list(required),
+    }
+
+
+def read_html_layout(soup, source: str, layout: Mapping) -> list[TableRecord]:
+    """Records by a table layout (it has `columns`) or an items layout (`item_selector`)."""
+    if "columns" in layout:
+        return read_html_table(soup, source, **layout)
+    return read_html_items(soup, source, **layout)
+
+
+def parse_html_ranking(data: bytes, source: str, options: Mapping, edition: str | None, *, layout: str) -> list[ScoreRow]:
+    """An HTML page's ranking as ScoreRows, read by the options' `layout` sub-mapping.
+
+    The page must name the publication; the row count is checked against `expected_rows`, or
+    else against the count the page prints (`count_pattern`, e.g. "Top 40") when it prints one.
+    """
+    soup, text, label = open_html_publication(data, source, options, edition)
+    rows = rows_from_records(read_html_layout(soup, source, options[layout]), source, edition=label)
+    expected = options["expected_rows"] or find_count(text, options.get("count_pattern"))
+    check_ranking(
+        rows, source, measure="total", check_order=options["check_rank_order"], expected_rows=expected, what="ranking"
+    )
+    return rows
