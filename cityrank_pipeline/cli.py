@@ -1,0 +1,216 @@
+"""`cityrank` — the command line. Every command has help text and is listed in the README."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .settings import load_settings
+
+
+def _print_err(message: str) -> None:
+    print(f"cityrank: {message}", file=sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .database import connect
+    from .runner import prepare, run_pipeline
+    from .scorecard import fetch_scorecard, format_scorecard
+
+    settings = load_settings()
+    started = time.monotonic()
+
+    def progress(name: str, ok: bool, changed, message: str) -> None:
+        if args.quiet:
+            return
+        state = ("loaded" if changed else "unchanged") if ok else f"FAILED: {message}"
+        print(f"  {name:<16} {state}", file=sys.stderr, flush=True)
+
+    print(f"cityrank: home {settings.home}", file=sys.stderr)
+    summary = run_pipeline(settings, force=args.force, progress=progress)
+    elapsed = time.monotonic() - started
+    print(f"cityrank: {len(summary.changed)} edition(s) loaded, {len(summary.unchanged)} re-checked unchanged, "
+          f"{len(summary.up_to_date)} up to date, {len(summary.failed)} failed ({elapsed:.1f} s)", file=sys.stderr)
+    target, catalog = prepare(settings)
+    with connect(target.warehouse_url) as conn:
+        lines = fetch_scorecard(conn, catalog, settings.focus_city)
+    print(format_scorecard(lines, catalog, settings.focus_city))
+    for name, message in summary.failed.items():
+        _print_err(f"{name}: {message}")
+    return 1 if summary.failed else 0
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    from .database import connect
+    from .runner import prepare
+    from .scorecard import fetch_scorecard, format_scorecard
+
+    settings = load_settings()
+    city = args.city or settings.focus_city
+    target, catalog = prepare(settings)
+    with connect(target.warehouse_url) as conn:
+        print(format_scorecard(fetch_scorecard(conn, catalog, city), catalog, city))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from .runner import prepare, prepare_dagster_home
+
+    settings = load_settings()
+    target, _ = prepare(settings)
+    prepare_dagster_home(settings, target)
+    workspace = settings.project_root / "workspace.yaml"
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(args.port)]
+    print(f"cityrank: Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home}); Ctrl-C stops it",
+          file=sys.stderr)
+    process = subprocess.Popen(command, cwd=settings.project_root, env=os.environ.copy())
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        return process.wait()
+
+
+def cmd_db_url(args: argparse.Namespace) -> int:
+    from .database import resolve_database
+    from .embedded_db import SUPERUSER
+
+    settings = load_settings()
+    target = resolve_database(settings)
+    if args.tcp:
+        if target.embedded is None:
+            _print_err("--tcp applies to the embedded server; CITYRANK_DATABASE_URL is already a URL")
+            return 2
+        print(target.embedded.tcp_url("cityrank", args.user or SUPERUSER))
+    else:
+        print(target.warehouse_url)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .database import resolve_database
+    from .migrations import upgrade
+
+    settings = load_settings()
+    target = resolve_database(settings)
+    applied = upgrade(target.warehouse_url, settings.sql_dir)
+    for m in applied:
+        print(f"applied {m.version:04d}_{m.name}")
+    print(f"cityrank: schema up to date ({len(applied)} migration(s) applied now; views re-applied)", file=sys.stderr)
+    return 0
+
+
+def cmd_db_stop(args: argparse.Namespace) -> int:
+    from .embedded_db import stop_embedded_server
+
+    settings = load_settings()
+    if settings.database_url:
+        _print_err("CITYRANK_DATABASE_URL is set: cityrank does not manage that server")
+        return 2
+    stopped = stop_embedded_server(settings.postgres_dir)
+    print("stopped" if stopped else "not running")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+
+    settings = load_settings()
+    catalog = load_catalog(settings.catalog_dir)
+    print(f"{'code':<5} {'status':<12} {'release months':<15} {'owner department':<34} name")
+    for entry in catalog:
+        months = ",".join(str(m) for m in entry.calendar.release_months) or "—"
+        print(f"{entry.code:<5} {entry.status:<12} {months:<15} {entry.owner_department:<34} {entry.name} ({entry.name_ko})")
+    print(f"\n{len(catalog.cities.cities)} reviewed cities in {settings.catalog_dir / 'cities.yaml'}")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from .catalog import load_catalog
+    from .editions import parse_publication
+    from .sources.base import PublicationError
+    from .sources.tidy_csv import rows_to_csv
+
+    settings = load_settings()
+    entry = load_catalog(settings.catalog_dir)[args.index]
+    path = Path(args.file)
+    source = next((s for s in entry.sources if s.kind in ("drop_in", "web") and s.format == path.suffix.lstrip(".").lower()),
+                  None) or next((s for s in entry.sources if s.kind in ("drop_in", "web")), None)
+    if source is None:
+        _print_err(f"{entry.code} has no parser for publication files")
+        return 2
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _print_err(f"{path}: {exc.strerror}")
+        return 2
+    try:
+        rows = parse_publication(entry, source.parser, data, path.name, edition=args.edition, options=source.parser_options)
+    except PublicationError as exc:
+        _print_err(str(exc))
+        return 1
+    sys.stdout.reconfigure(newline="")
+    rows_to_csv(rows, sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cityrank", description=(
+        "Watch the global city rankings: fetch, parse, validate and load index publications into a "
+        "PostgreSQL warehouse through Dagster. State lives in CITYRANK_HOME (default ./.cityrank)."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="materialise every edition through Dagster and print the focus city's scorecard")
+    p.add_argument("--force", action="store_true", help="re-run editions whose inputs have not changed")
+    p.add_argument("--quiet", action="store_true", help="do not list editions as they run")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("scorecard", help="print a city's scorecard from the warehouse (default: the focus city)")
+    p.add_argument("--city", help="canonical city name, e.g. Tokyo")
+    p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1 against CITYRANK_HOME")
+    p.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("extract", help="print a publication file's figures as tidy CSV (edition,city,measure,score,rank)")
+    p.add_argument("index", help="index code, e.g. gpci")
+    p.add_argument("file", help="the publication file (PDF, HTML or CSV)")
+    p.add_argument("--edition", help="edition label, for files that do not print it")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("catalog", help="validate the catalog in assets/ and list the indices")
+    p.set_defaults(func=cmd_catalog)
+
+    db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    p = db.add_parser("url", help="start the embedded server if needed and print the warehouse connection URL")
+    p.add_argument("--tcp", action="store_true", help="print a 127.0.0.1 URL (for BI tools; needs a password role)")
+    p.add_argument("--user", help="user name for --tcp (default postgres)")
+    p.set_defaults(func=cmd_db_url)
+    p = db.add_parser("upgrade", help="apply pending migrations (sql/migrations) and re-apply views (sql/views)")
+    p.set_defaults(func=cmd_db_upgrade)
+    p = db.add_parser("stop", help="stop the embedded PostgreSQL server")
+    p.set_defaults(func=cmd_db_stop)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .catalog import CatalogError
+    from .embedded_db import EmbeddedServerError
+    from .migrations import MigrationError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CatalogError, MigrationError, EmbeddedServerError) as exc:
+        _print_err(str(exc))
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The Dagster code location: everything is built from the catalog in assets/.
+
+Kept thin on purpose — collecting definitions and applying policy only. `dagster dev -w
+workspace.yaml` loads this module.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .catalog import load_catalog
+from .orchestration.assets import build_index_assets
+from .orchestration.jobs import build_edition_job, views_job
+from .orchestration.resources import CityrankResource
+from .orchestration.sensors import build_views_refresh_sensor
+from .orchestration.views import build_views_asset
+from .settings import load_settings
+
+
+def build_definitions(catalog_dir=None) -> dg.Definitions:
+    catalog = load_catalog(catalog_dir or load_settings().catalog_dir)
+    index_assets = [a for entry in catalog for a in build_index_assets(entry)]
+    loaded_keys = [a.key for a in index_assets if a.key.path[-1] == "warehouse_scores"]
+    edition_jobs = [build_edition_job(entry) for entry in catalog]
+    return dg.Definitions(
+        assets=[*index_assets, build_views_asset(loaded_keys)],
+        jobs=[*edition_jobs, views_job],
+        sensors=[build_views_refresh_sensor(edition_jobs, views_job)],
+        resources={"cityrank": CityrankResource()},
+    )
+
+
+defs = build_definitions()

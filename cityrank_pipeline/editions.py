@@ -1,0 +1,126 @@
+"""The stages of one edition, free of Dagster: acquire → parse → harmonise → validate → load.
+
+Dagster assets call these functions one stage per asset; the CLI's `extract` calls the parse
+stage alone. Keeping them here means every stage can be tested without an orchestrator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from .catalog import Catalog, IndexEntry
+from .harmonise import HarmoniseReport, harmonise_cities
+from .snapshots import EditionSource, Quarantine, RawStore, Snapshot
+from .sources.base import SCORE_ROW_COLUMNS, PublicationError, ScoreRow
+from .sources.curated import curated_editions
+from .sources.registry import get_parser
+from .validation import ValidationReport, validate_rows
+
+CURATED_FILE = "published_figures.csv"
+CURATED_LICENCE = "Facts compiled by the cityrank team from publishers and press; each row cites its source_url."
+MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv"}
+
+
+class EditionFailed(RuntimeError):
+    """A stage refused an edition. The message names the file and, where known, page or row."""
+
+
+def curated_bytes() -> bytes:
+    return resources.files("cityrank_pipeline.data").joinpath(CURATED_FILE).read_bytes()
+
+
+def register_curated_editions(catalog: Catalog, store: RawStore) -> list[EditionSource]:
+    """Snapshot the packaged curated figures and point every edition they hold at them.
+
+    Editions already backed by a real publication (a PDF dropped in or fetched) keep it: the
+    curated figures are the fallback, not an override.
+    """
+    data = curated_bytes()
+    snapshot, _ = store.put(data, original_name=CURATED_FILE, media_type="text/csv", licence_note=CURATED_LICENCE)
+    registered = []
+    for entry in catalog:
+        source = entry.source("curated")
+        if source is None:
+            continue
+        for label in curated_editions(data, CURATED_FILE, entry.code):
+            existing = store.edition_source(entry.code, label)
+            if existing is not None and existing.source_kind != "curated":
+                continue
+            edition_source = EditionSource(
+                index_code=entry.code, edition=label, snapshot_id=snapshot.snapshot_id,
+                parser=source.parser, source_kind="curated", parser_options={"index_code": entry.code},
+            )
+            store.register_edition(edition_source)
+            registered.append(edition_source)
+    return registered
+
+
+def rows_to_frame(rows: list[ScoreRow]) -> pd.DataFrame:
+    frame = pd.DataFrame([r.as_dict() for r in rows], columns=SCORE_ROW_COLUMNS)
+    return frame.astype({"rank_tied": bool})
+
+
+def parse_publication(entry: IndexEntry, parser_name: str, data: bytes, source_name: str, *,
+                      edition: str | None = None, options: dict | None = None) -> list[ScoreRow]:
+    """Run the catalog's parser on raw bytes; a layout problem raises PublicationError."""
+    parser = get_parser(parser_name)
+    return parser(data, source_name, edition=edition, options=dict(options or {}))
+
+
+def parse_edition(catalog: Catalog, store: RawStore, source: EditionSource) -> tuple[pd.DataFrame, Snapshot, HarmoniseReport]:
+    """Parsed and harmonised rows of one edition, read from the raw store."""
+    entry = catalog[source.index_code]
+    snapshot = store.get(source.snapshot_id)
+    data = store.read_bytes(source.snapshot_id)
+    try:
+        rows = parse_publication(entry, source.parser, data, snapshot.original_name,
+                                 edition=source.edition, options=source.parser_options)
+    except PublicationError as exc:
+        raise EditionFailed(str(exc)) from exc
+    rows = [r for r in rows if r.edition == source.edition]
+    if not rows:
+        raise EditionFailed(f"{snapshot.original_name}: no figures for {entry.code} edition {source.edition!r}")
+    frame, report = harmonise_cities(rows_to_frame(rows), catalog, entry)
+    return frame, snapshot, report
+
+
+def validate_edition(catalog: Catalog, expectations_dir: Path, source: EditionSource, frame: pd.DataFrame) -> ValidationReport:
+    entry = catalog[source.index_code]
+    info = entry.editions.get(source.edition)
+    return validate_rows(
+        frame, entry, expectations_dir / f"{entry.code.lower()}.json",
+        complete=source.complete, city_count=info.city_count if info else None,
+    )
+
+
+def quarantine_edition(quarantine: Quarantine, store: RawStore, source: EditionSource, reason: str) -> Path | None:
+    """Keep the failing file with a note; the curated CSV is quarantined too, so analysts see why."""
+    snapshot = store.find(source.snapshot_id)
+    if snapshot is None:
+        return None
+    return quarantine.put(store.read_bytes(source.snapshot_id), index_code=source.index_code,
+                          original_name=snapshot.original_name, reason=reason, edition=source.edition)
+
+
+def edition_fingerprint(settings, source: EditionSource) -> str:
+    """What an edition's load depends on: its bytes, parser, catalog entry, city list and suite.
+
+    The main job skips an edition whose last successful load had the same fingerprint, so a
+    second `cityrank run` does no work; any change to one of these inputs re-runs it.
+    """
+    import hashlib
+    import json
+
+    from . import __version__
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([source.snapshot_id, source.parser, source.parser_options, source.complete,
+                              source.edition, __version__], sort_keys=True).encode())
+    for path in (settings.catalog_dir / f"{source.index_code.lower()}.yaml", settings.catalog_dir / "cities.yaml",
+                 settings.expectations_dir / f"{source.index_code.lower()}.json"):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

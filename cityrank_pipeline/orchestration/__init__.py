@@ -1,0 +1,1 @@
+"""Dagster wiring: turns the catalog into assets, checks, jobs, sensors and schedules."""

@@ -1,0 +1,131 @@
+"""Per-index assets, built from the catalog: raw snapshot → parsed → validated → loaded.
+
+Each index has its own dynamic partitions, one per edition ("2025", "GFCI 38"), added by the
+sensor or command that brings a publication in. The validation gate is a blocking asset
+check inside the validated asset (a plain @asset_check on a partitioned asset would load
+every partition): when it fails, the loaded asset does not run and the warehouse is untouched.
+"""
+
+
+from dataclasses import dataclass
+
+import dagster as dg
+import pandas as pd
+
+from ..catalog import IndexEntry
+from ..editions import EditionFailed, edition_fingerprint, parse_edition, quarantine_edition, validate_edition
+from ..loading import edition_meta, load_edition
+from ..snapshots import EditionSource, Snapshot
+from .resources import CityrankResource
+
+SUITE_CHECK = "expectation_suite"
+
+
+@dataclass(frozen=True)
+class EditionRows:
+    """What flows between the stages: the rows plus the exact source they came from."""
+
+    source: EditionSource
+    snapshot: Snapshot
+    frame: pd.DataFrame
+
+
+def partitions_for(code: str) -> dg.DynamicPartitionsDefinition:
+    return dg.DynamicPartitionsDefinition(name=f"{code.lower()}_editions")
+
+
+def asset_key(code: str, stage: str) -> dg.AssetKey:
+    return dg.AssetKey([code.lower(), stage])
+
+
+def _edition_source(context: dg.AssetExecutionContext, cityrank: CityrankResource, code: str) -> EditionSource:
+    source = cityrank.store().edition_source(code, context.partition_key)
+    if source is None:
+        raise dg.Failure(f"{code} edition {context.partition_key!r} has no registered publication in the raw store")
+    return source
+
+
+def _failure_table(report) -> str:
+    lines = ["| expectation | why | rows | examples |", "|---|---|---|---|"]
+    for f in report.failures:
+        examples = "<br>".join(e.replace("|", "\\|") for e in f.examples)
+        lines.append(f"| {f.expectation} | {f.why} | {f.unexpected_count} | {examples} |")
+    return "\n".join(lines)
+
+
+def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
+    code = entry.code
+    group = code.lower()
+    partitions = partitions_for(code)
+    common = dict(key_prefix=[group], group_name=group, partitions_def=partitions,
+                  tags={"index": code, "department": entry.owner_department.replace(" & ", "_and_").replace(" ", "_").lower()})
+
+    @dg.asset(name="raw_snapshot", kinds={"file"}, **common,
+              description=f"{entry.name}: the raw publication file of one edition, verified against its sha256, with provenance.")
+    def raw_snapshot(context: dg.AssetExecutionContext, cityrank: CityrankResource) -> EditionSource:
+        source = _edition_source(context, cityrank, code)
+        store = cityrank.store()
+        snapshot = store.get(source.snapshot_id)
+        store.read_bytes(source.snapshot_id)  # verifies the bytes still match their address
+        context.add_output_metadata({
+            "snapshot_id": snapshot.snapshot_id, "original_name": snapshot.original_name,
+            "source_url": dg.MetadataValue.url(snapshot.source_url) if snapshot.source_url else "",
+            "bytes": snapshot.bytes, "fetched_at": snapshot.fetched_at, "parser": source.parser,
+            "source_kind": source.source_kind,
+        })
+        return source
+
+    @dg.asset(name="parsed_scores", kinds={"pandas"}, ins={"raw_snapshot": dg.AssetIn(key=asset_key(code, "raw_snapshot"))}, **common,
+              description=f"{entry.name}: every city's figures as printed, one row per city and measure, city names harmonised.")
+    def parsed_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, raw_snapshot: EditionSource) -> EditionRows:
+        store = cityrank.store()
+        try:
+            frame, snapshot, report = parse_edition(cityrank.catalog(), store, raw_snapshot)
+        except EditionFailed as exc:
+            where = quarantine_edition(cityrank.quarantine(), store, raw_snapshot, str(exc))
+            raise dg.Failure(description=str(exc), metadata={"quarantined_to": str(where) if where else ""}) from exc
+        context.add_output_metadata({
+            "rows": len(frame), "cities": int(frame["city"].nunique()),
+            "measures": ", ".join(sorted(frame["measure"].unique())),
+            "unmapped_city_names": ", ".join(report.unmapped) or "none",
+            "unused_index_aliases": ", ".join(report.unused_index_aliases) or "none",
+            "preview": dg.MetadataValue.md(frame.head(10)[["edition", "city", "measure", "score", "rank"]].to_markdown(index=False)),
+        })
+        return EditionRows(raw_snapshot, snapshot, frame)
+
+    validated_key = asset_key(code, "validated_scores")
+
+    @dg.asset(name="validated_scores", kinds={"great_expectations"}, ins={"parsed_scores": dg.AssetIn(key=asset_key(code, "parsed_scores"))},
+              check_specs=[dg.AssetCheckSpec(SUITE_CHECK, asset=validated_key, blocking=True,
+                                             description=f"expectations/{group}.json must pass before the edition is loaded")],
+              **common, description=f"{entry.name}: rows that passed the index's Great Expectations suite.")
+    def validated_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, parsed_scores: EditionRows):
+        settings = cityrank.settings()
+        report = validate_edition(cityrank.catalog(), settings.expectations_dir, parsed_scores.source, parsed_scores.frame)
+        metadata = {"suite": report.suite, "expectations": report.evaluated, "failed": len(report.failures),
+                    "summary": report.summary()}
+        if not report.success:
+            where = quarantine_edition(cityrank.quarantine(), cityrank.store(), parsed_scores.source, report.summary())
+            metadata["failures"] = dg.MetadataValue.md(_failure_table(report))
+            metadata["quarantined_to"] = str(where) if where else ""
+            context.log.error(report.summary())
+        yield dg.Output(parsed_scores, metadata={"rows": len(parsed_scores.frame), "passed": report.success})
+        yield dg.AssetCheckResult(check_name=SUITE_CHECK, asset_key=validated_key, passed=report.success,
+                                  severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
+
+    @dg.asset(name="warehouse_scores", kinds={"postgres"}, ins={"validated_scores": dg.AssetIn(key=validated_key)}, **common,
+              description=f"{entry.name}: the edition's rows in warehouse.fact_city_score (one transaction, COPY, replace-if-changed).")
+    def warehouse_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, validated_scores: EditionRows) -> dg.MaterializeResult:
+        catalog = cityrank.catalog()
+        rows = validated_scores
+        meta = edition_meta(catalog[code], rows.source.edition, rows.frame, rows.snapshot, complete=rows.source.complete)
+        with cityrank.connect() as conn:
+            result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta)
+        return dg.MaterializeResult(metadata={
+            "rows": result.rows, "changed": result.changed, "deleted": result.deleted,
+            "snapshot_id": rows.snapshot.snapshot_id, "published_on": str(meta.published_on or ""),
+            "city_count": meta.city_count or 0,
+            "input_fingerprint": edition_fingerprint(cityrank.settings(), rows.source),
+        })
+
+    return [raw_snapshot, parsed_scores, validated_scores, warehouse_scores]

@@ -1,0 +1,43 @@
+"""The mart: views re-applied and materialised views refreshed after loads."""
+
+
+import dagster as dg
+
+from ..migrations import apply_views
+from .resources import CityrankResource
+
+VIEWS_KEY = dg.AssetKey(["mart", "views"])
+
+
+def refresh_materialized_views(conn) -> list[str]:
+    """Refresh every materialised view in mart (concurrently where a unique index allows)."""
+    names = [r[0] for r in conn.execute(
+        "SELECT matviewname FROM pg_matviews WHERE schemaname = 'mart' ORDER BY matviewname").fetchall()]
+    for name in names:
+        has_unique = conn.execute(
+            """SELECT 1 FROM pg_index ix JOIN pg_class c ON c.oid = ix.indrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'mart' AND c.relname = %s AND ix.indisunique LIMIT 1""", (name,)).fetchone()
+        populated = conn.execute(
+            "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'mart' AND matviewname = %s", (name,)).fetchone()[0]
+        mode = "CONCURRENTLY " if has_unique and populated else ""
+        conn.execute(f'REFRESH MATERIALIZED VIEW {mode}mart."{name}"')  # name from pg_matviews, not user input
+    return names
+
+
+def build_views_asset(loaded_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(key=VIEWS_KEY, group_name="mart", kinds={"postgres"}, deps=loaded_keys,
+              description="Derived views in the mart schema (sql/views), re-applied and refreshed after every load.")
+    def mart_views(context: dg.AssetExecutionContext, cityrank: CityrankResource) -> dg.MaterializeResult:
+        settings = cityrank.settings()
+        with cityrank.connect() as conn:
+            files = apply_views(conn, settings.sql_dir)
+            with conn.transaction():
+                refreshed = refresh_materialized_views(conn)
+            count = conn.execute("SELECT count(*) FROM mart.city_scores").fetchone()[0]
+        return dg.MaterializeResult(metadata={
+            "view_files": ", ".join(p.name for p in files), "materialized_views_refreshed": ", ".join(refreshed) or "none",
+            "city_scores_rows": count,
+        })
+
+    return mart_views

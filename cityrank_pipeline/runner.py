@@ -1,0 +1,171 @@
+"""Run cityrank through Dagster against CITYRANK_HOME, so the UI later shows every run.
+
+`run_pipeline` is what `cityrank run` does: bring the database up to date, snapshot the
+curated figures (and any file waiting in the landing folders), add one partition per edition,
+execute each edition's job in-process against the persistent Dagster instance, refresh the
+mart, and return what happened.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from .catalog import Catalog, load_catalog
+from .database import DatabaseTarget, resolve_database, sqlalchemy_url
+from .editions import edition_fingerprint, register_curated_editions
+from .migrations import upgrade
+from .orchestration.assets import asset_key, partitions_for
+from .orchestration.jobs import edition_job_name
+from .settings import Settings
+from .snapshots import RawStore
+
+DAGSTER_STORAGE_ENV = "CITYRANK_DAGSTER_STORAGE_URL"
+
+DAGSTER_YAML = f"""\
+# Written by cityrank. Dagster's run and event storage lives in PostgreSQL; the URL is read
+# from the environment at start-up ({DAGSTER_STORAGE_ENV}), never written to disk.
+storage:
+  postgres:
+    postgres_url:
+      env: {DAGSTER_STORAGE_ENV}
+telemetry:
+  enabled: false
+"""
+
+
+# The console logger's DEBUG stream is for the UI; on the command line it drowns the result.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class RunSummary:
+    succeeded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+
+
+def prepare_dagster_home(settings: Settings, target: DatabaseTarget) -> Path:
+    """Write dagster.yaml and export the variables Dagster reads; returns DAGSTER_HOME."""
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text() != DAGSTER_YAML:
+        config.write_text(DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ[DAGSTER_STORAGE_ENV] = sqlalchemy_url(target.dagster_url, driver="psycopg2")
+    os.environ["CITYRANK_HOME"] = str(settings.home)
+    return home
+
+
+def open_instance(settings: Settings, target: DatabaseTarget) -> dg.DagsterInstance:
+    prepare_dagster_home(settings, target)
+    return dg.DagsterInstance.get()
+
+
+def prepare(settings: Settings) -> tuple[DatabaseTarget, Catalog]:
+    """Database up (embedded or configured), migrations applied, catalog loaded and valid."""
+    catalog = load_catalog(settings.catalog_dir)
+    target = resolve_database(settings)
+    upgrade(target.warehouse_url, settings.sql_dir)
+    return target, catalog
+
+
+def sync_partitions(instance: dg.DagsterInstance, catalog: Catalog, store: RawStore) -> dict[str, list[str]]:
+    """Add a partition for every registered edition; returns editions per index, oldest first."""
+    by_index: dict[str, list[str]] = {}
+    for entry in catalog:
+        labels = sorted((s.edition for s in store.edition_sources(entry.code)), key=entry.edition_seq)
+        name = partitions_for(entry.code).name
+        known = set(instance.get_dynamic_partitions(name))
+        missing = [label for label in labels if label not in known]
+        if missing:
+            instance.add_dynamic_partitions(name, missing)
+        by_index[entry.code] = labels
+    return by_index
+
+
+def _result_of(result: dg.ExecuteInProcessResult, code: str) -> tuple[bool, bool | None, str]:
+    """(success, changed, failure message) of one edition run."""
+    if result.success:
+        changed = None
+        for event in result.get_asset_materialization_events():
+            mat = event.event_specific_data.materialization
+            if mat.asset_key.path[-1] == "warehouse_scores":
+                value = mat.metadata.get("changed")
+                changed = bool(value.value) if value is not None else None
+        return True, changed, ""
+    messages = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.step_failure_data.error
+            messages.append(err.message.strip().splitlines()[0] if err else event.message or "step failed")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            if not data.passed:
+                summary = data.metadata.get("summary")
+                messages.append(summary.value if summary is not None else "expectation suite failed")
+    return False, None, " | ".join(dict.fromkeys(messages)) or f"{code} run failed"
+
+
+def last_loaded_fingerprint(instance: dg.DagsterInstance, code: str, label: str) -> str | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key(code, "warehouse_scores"), asset_partitions=[label]), limit=1
+    ).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("input_fingerprint")
+    return value.value if value is not None else None
+
+
+def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, store: RawStore,
+                 editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False, progress=None) -> None:
+    """Execute each edition's job unless its inputs are unchanged since its last successful load."""
+    for code, labels in editions.items():
+        if not labels:
+            continue
+        job = defs.resolve_job_def(edition_job_name(code))
+        for label in labels:
+            source = store.edition_source(code, label)
+            if not force and source is not None and \
+                    last_loaded_fingerprint(instance, code, label) == edition_fingerprint(settings, source):
+                summary.up_to_date.append(f"{code} {label}")
+                continue
+            result = job.execute_in_process(partition_key=label, instance=instance, raise_on_error=False,
+                                            tags={"cityrank/trigger": "cityrank run"}, run_config=QUIET_LOGS)
+            ok, changed, message = _result_of(result, code)
+            name = f"{code} {label}"
+            if ok:
+                summary.succeeded.append(name)
+                (summary.changed if changed else summary.unchanged).append(name)
+            else:
+                summary.failed[name] = message
+            if progress:
+                progress(name, ok, changed, message)
+
+
+def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+    result = defs.resolve_job_def("refresh_views_job").execute_in_process(instance=instance, raise_on_error=False,
+                                                                          run_config=QUIET_LOGS)
+    if not result.success:
+        raise RuntimeError("refreshing the mart views failed; see the Dagster UI for the run's logs")
+
+
+def run_pipeline(settings: Settings, *, force: bool = False, progress=None) -> RunSummary:
+    from .definitions import build_definitions
+
+    target, catalog = prepare(settings)
+    instance = open_instance(settings, target)
+    store = RawStore(settings.raw_dir)
+    register_curated_editions(catalog, store)
+    editions = sync_partitions(instance, catalog, store)
+    defs = build_definitions(settings.catalog_dir)
+    summary = RunSummary()
+    run_editions(defs, instance, settings, store, editions, summary, force=force, progress=progress)
+    refresh_views(defs, instance)
+    return summary

@@ -1,0 +1,44 @@
+-- Per city and index: the latest edition the city appears in (overall measure), and the
+-- change since the city's previous edition in that index. Change in rank is positive when
+-- the city moved up (e.g. 12th -> 10th = +2).
+CREATE OR REPLACE VIEW mart.city_scorecard AS
+WITH overall AS (
+    SELECT f.index_code, f.edition, e.edition_seq, e.published_on, f.city_key, f.score, f.rank, f.rank_tied,
+           f.confidence, f.note,
+           row_number() OVER w AS recency,
+           lead(f.edition) OVER w AS previous_edition,
+           lead(f.rank)    OVER w AS previous_rank,
+           lead(f.score)   OVER w AS previous_score
+    FROM warehouse.fact_city_score f
+    JOIN warehouse.dim_edition e ON e.index_code = f.index_code AND e.edition = f.edition
+    WHERE f.measure_code = 'total'
+    WINDOW w AS (PARTITION BY f.index_code, f.city_key ORDER BY e.edition_seq DESC)
+)
+SELECT o.index_code,
+       i.name                         AS index_name,
+       i.owner_department,
+       c.name                         AS city,
+       c.name_ko                      AS city_ko,
+       o.edition                      AS latest_edition,
+       o.published_on,
+       o.rank,
+       o.rank_tied,
+       o.score,
+       ed.city_count,
+       o.previous_edition,
+       o.previous_rank,
+       o.previous_score,
+       o.previous_rank - o.rank       AS rank_change,
+       o.score - o.previous_score     AS score_change,
+       o.confidence,
+       o.note
+FROM overall o
+JOIN warehouse.dim_index i   ON i.index_code = o.index_code
+JOIN warehouse.dim_city c    ON c.city_key = o.city_key
+JOIN warehouse.dim_edition ed ON ed.index_code = o.index_code AND ed.edition = o.edition
+WHERE o.recency = 1;
+
+COMMENT ON VIEW mart.city_scorecard IS 'Per city and index: latest edition, rank and score, and the change since the city''s previous edition.';
+COMMENT ON COLUMN mart.city_scorecard.rank_change IS 'Places gained since the previous edition (positive = moved up); NULL when either rank is unknown.';
+COMMENT ON COLUMN mart.city_scorecard.score_change IS 'Score difference since the previous edition, in the index''s own scale.';
+COMMENT ON COLUMN mart.city_scorecard.rank IS 'Overall rank in the latest edition; NULL when the publisher did not disclose it (see note).';
