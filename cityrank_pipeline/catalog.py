@@ -75,6 +75,9 @@ class Source(_Strict):
     edition_pattern: str | None = None
     document_url: str | None = None
     licence_note: str = "Publisher's terms apply; figures cited with their source."
+    # True when the document lists every city the edition ranks (full tables), which turns on
+    # the completeness expectations (ranks 1..N without gaps, city count).
+    complete: bool = False
     note: str | None = None
 
     @field_validator("href_pattern", "text_pattern", "edition_pattern")

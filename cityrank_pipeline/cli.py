@@ -159,6 +159,35 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .runner import ingest_and_run
+
+    settings = load_settings()
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _print_err(f"{path}: {exc.strerror}")
+        return 2
+    result, summary = ingest_and_run(settings, args.index.upper(), data, original_name=path.name,
+                                     source_url=args.source_url, published_on=args.published_on, edition=args.edition)
+    if result.status == "quarantined":
+        _print_err(f"{result.reason}\n  nothing loaded; the file is kept in {result.quarantined_to}")
+        return 1
+    name = f"{result.index_code} {result.edition}"
+    if summary.failed:
+        _print_err(f"{name}: {summary.failed[name]}\n  nothing loaded; see {settings.quarantine_dir}")
+        return 1
+    if summary.changed:
+        state = "loaded"
+    elif result.status == "unchanged":
+        state = "already ingested (same bytes): nothing to do"
+    else:
+        state = "ingested; the warehouse already held these figures"
+    print(f"{name}: {state} (snapshot {result.snapshot_id[:12]})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cityrank", description=(
         "Watch the global city rankings: fetch, parse, validate and load index publications into a "
@@ -183,6 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the publication file (PDF, HTML or CSV)")
     p.add_argument("--edition", help="edition label, for files that do not print it")
     p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("ingest", help="store a publication file with provenance, then parse, validate and load its edition")
+    p.add_argument("file", help="the publication file (PDF, HTML or CSV)")
+    p.add_argument("--index", required=True, help="index code, e.g. gpci")
+    p.add_argument("--edition", help="edition label, for files that do not print it")
+    p.add_argument("--published-on", help="release date YYYY-MM-DD, when the catalog does not know it")
+    p.add_argument("--source-url", help="where the file was downloaded from (provenance)")
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("catalog", help="validate the catalog in assets/ and list the indices")
     p.set_defaults(func=cmd_catalog)

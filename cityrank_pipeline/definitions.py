@@ -12,7 +12,7 @@ from .catalog import load_catalog
 from .orchestration.assets import build_index_assets
 from .orchestration.jobs import build_edition_job, views_job
 from .orchestration.resources import CityrankResource
-from .orchestration.sensors import build_views_refresh_sensor
+from .orchestration.sensors import build_new_edition_sensor, build_views_refresh_sensor
 from .orchestration.views import build_views_asset
 from .settings import load_settings
 
@@ -25,7 +25,7 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*index_assets, build_views_asset(loaded_keys)],
         jobs=[*edition_jobs, views_job],
-        sensors=[build_views_refresh_sensor(edition_jobs, views_job)],
+        sensors=[build_views_refresh_sensor(edition_jobs, views_job), *(build_new_edition_sensor(e) for e in catalog)],
         resources={"cityrank": CityrankResource()},
     )
 

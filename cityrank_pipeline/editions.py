@@ -17,7 +17,7 @@ from .harmonise import HarmoniseReport, harmonise_cities
 from .snapshots import EditionSource, Quarantine, RawStore, Snapshot
 from .sources.base import SCORE_ROW_COLUMNS, PublicationError, ScoreRow
 from .sources.curated import curated_editions
-from .sources.registry import get_parser
+from .sources.registry import get_parser, parser_options
 from .validation import ValidationReport, validate_rows
 
 CURATED_FILE = "published_figures.csv"
@@ -52,7 +52,7 @@ def register_curated_editions(catalog: Catalog, store: RawStore) -> list[Edition
                 continue
             edition_source = EditionSource(
                 index_code=entry.code, edition=label, snapshot_id=snapshot.snapshot_id,
-                parser=source.parser, source_kind="curated", parser_options={"index_code": entry.code},
+                parser=source.parser, source_kind="curated", parser_options=dict(source.parser_options),
             )
             store.register_edition(edition_source)
             registered.append(edition_source)
@@ -68,7 +68,7 @@ def parse_publication(entry: IndexEntry, parser_name: str, data: bytes, source_n
                       edition: str | None = None, options: dict | None = None) -> list[ScoreRow]:
     """Run the catalog's parser on raw bytes; a layout problem raises PublicationError."""
     parser = get_parser(parser_name)
-    return parser(data, source_name, edition=edition, options=dict(options or {}))
+    return parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options))
 
 
 def parse_edition(catalog: Catalog, store: RawStore, source: EditionSource) -> tuple[pd.DataFrame, Snapshot, HarmoniseReport]:
@@ -98,7 +98,12 @@ def validate_edition(catalog: Catalog, expectations_dir: Path, source: EditionSo
 
 
 def quarantine_edition(quarantine: Quarantine, store: RawStore, source: EditionSource, reason: str) -> Path | None:
-    """Keep the failing file with a note; the curated CSV is quarantined too, so analysts see why."""
+    """Keep the failing file with a note and withdraw it from the edition registry.
+
+    The edition falls back to the file it had before (if any), so a bad new file never
+    displaces good data; the curated CSV is quarantined too, so analysts see why.
+    """
+    store.withdraw_edition(source)
     snapshot = store.find(source.snapshot_id)
     if snapshot is None:
         return None

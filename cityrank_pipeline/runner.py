@@ -18,7 +18,7 @@ from .catalog import Catalog, load_catalog
 from .database import DatabaseTarget, resolve_database, sqlalchemy_url
 from .editions import edition_fingerprint, register_curated_editions
 from .migrations import upgrade
-from .orchestration.assets import asset_key, partitions_for
+from .orchestration.assets import last_loaded_fingerprint, partitions_for
 from .orchestration.jobs import edition_job_name
 from .settings import Settings
 from .snapshots import RawStore
@@ -113,16 +113,6 @@ def _result_of(result: dg.ExecuteInProcessResult, code: str) -> tuple[bool, bool
     return False, None, " | ".join(dict.fromkeys(messages)) or f"{code} run failed"
 
 
-def last_loaded_fingerprint(instance: dg.DagsterInstance, code: str, label: str) -> str | None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=asset_key(code, "warehouse_scores"), asset_partitions=[label]), limit=1
-    ).records
-    if not records:
-        return None
-    value = records[0].asset_materialization.metadata.get("input_fingerprint")
-    return value.value if value is not None else None
-
-
 def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, store: RawStore,
                  editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False, progress=None) -> None:
     """Execute each edition's job unless its inputs are unchanged since its last successful load."""
@@ -156,12 +146,18 @@ def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
         raise RuntimeError("refreshing the mart views failed; see the Dagster UI for the run's logs")
 
 
+def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:
+    for entry in catalog:
+        (settings.landing_dir / entry.code.lower()).mkdir(parents=True, exist_ok=True)
+
+
 def run_pipeline(settings: Settings, *, force: bool = False, progress=None) -> RunSummary:
     from .definitions import build_definitions
 
     target, catalog = prepare(settings)
     instance = open_instance(settings, target)
     store = RawStore(settings.raw_dir)
+    ensure_landing_folders(settings, catalog)
     register_curated_editions(catalog, store)
     editions = sync_partitions(instance, catalog, store)
     defs = build_definitions(settings.catalog_dir)
@@ -169,3 +165,28 @@ def run_pipeline(settings: Settings, *, force: bool = False, progress=None) -> R
     run_editions(defs, instance, settings, store, editions, summary, force=force, progress=progress)
     refresh_views(defs, instance)
     return summary
+
+
+def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original_name: str,
+                   source_url: str | None = None, published_on: str | None = None,
+                   edition: str | None = None) -> tuple["IngestResult", RunSummary]:
+    """`cityrank ingest`: store and register one file, then run its edition through Dagster."""
+    from .definitions import build_definitions
+    from .ingest import ingest_publication
+    from .snapshots import Quarantine
+
+    target, catalog = prepare(settings)
+    store = RawStore(settings.raw_dir)
+    result = ingest_publication(catalog, store, Quarantine(settings.quarantine_dir), index_code, data,
+                                original_name=original_name, source_url=source_url, published_on=published_on,
+                                edition=edition)
+    summary = RunSummary()
+    if result.status == "quarantined":
+        return result, summary
+    instance = open_instance(settings, target)
+    sync_partitions(instance, catalog, store)
+    defs = build_definitions(settings.catalog_dir)
+    run_editions(defs, instance, settings, store, {result.index_code: [result.edition]}, summary)
+    if summary.changed:
+        refresh_views(defs, instance)
+    return result, summary

@@ -153,13 +153,32 @@ class RawStore:
         return self.root / "editions" / index_code / f"{edition_slug(edition)}.json"
 
     def register_edition(self, source: EditionSource) -> bool:
-        """Point an edition at a snapshot. Returns False when it already pointed there."""
+        """Point an edition at a snapshot. Returns False when it already pointed there.
+
+        The registration it replaces is kept, so a new file that then fails validation can be
+        withdrawn and the edition falls back to what was loaded before.
+        """
         path = self._edition_path(source.index_code, source.edition)
         payload = json.dumps(asdict(source), indent=2, sort_keys=True).encode()
-        if path.exists() and path.read_bytes() == payload:
-            return False
+        if path.exists():
+            if path.read_bytes() == payload:
+                return False
+            _atomic_write(path.with_suffix(".previous.json"), path.read_bytes())
         _atomic_write(path, payload)
         return True
+
+    def withdraw_edition(self, source: EditionSource) -> EditionSource | None:
+        """Undo `register_edition(source)` if it is still current; returns what is current now."""
+        path = self._edition_path(source.index_code, source.edition)
+        current = self.edition_source(source.index_code, source.edition)
+        if current != source:
+            return current
+        previous = path.with_suffix(".previous.json")
+        if previous.exists():
+            os.replace(previous, path)
+            return self.edition_source(source.index_code, source.edition)
+        path.unlink(missing_ok=True)
+        return None
 
     def edition_source(self, index_code: str, edition: str) -> EditionSource | None:
         path = self._edition_path(index_code, edition)
@@ -169,7 +188,8 @@ class RawStore:
 
     def edition_sources(self, index_code: str) -> list[EditionSource]:
         folder = self.root / "editions" / index_code
-        return [EditionSource(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+        return [EditionSource(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))
+                if not p.name.endswith(".previous.json")]
 
 
 class Quarantine:

@@ -38,6 +38,16 @@ def asset_key(code: str, stage: str) -> dg.AssetKey:
     return dg.AssetKey([code.lower(), stage])
 
 
+def last_loaded_fingerprint(instance: dg.DagsterInstance, code: str, label: str) -> str | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key(code, "warehouse_scores"), asset_partitions=[label]), limit=1
+    ).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("input_fingerprint")
+    return value.value if value is not None else None
+
+
 def _edition_source(context: dg.AssetExecutionContext, cityrank: CityrankResource, code: str) -> EditionSource:
     source = cityrank.store().edition_source(code, context.partition_key)
     if source is None:

@@ -1,7 +1,15 @@
-"""Sensors: refresh the mart after any edition is loaded."""
+"""Sensors: new editions become partitions and runs; the mart is refreshed after loads."""
 
+import json
 
 import dagster as dg
+
+from ..editions import edition_fingerprint
+from ..ingest import ingest_publication
+from ..snapshots import sha256_of
+from .assets import last_loaded_fingerprint, partitions_for
+from .jobs import edition_job_name
+from .resources import CityrankResource
 
 
 def build_views_refresh_sensor(edition_jobs, views_job) -> dg.SensorDefinition:
@@ -17,3 +25,66 @@ def build_views_refresh_sensor(edition_jobs, views_job) -> dg.SensorDefinition:
         return dg.RunRequest(run_key=f"views-after-{context.dagster_run.run_id}")
 
     return refresh_views_after_load
+
+
+def build_new_edition_sensor(entry) -> dg.SensorDefinition:
+    """Turn newly seen publications of one index into edition partitions and runs.
+
+    Each tick (1) ingests files an analyst dropped into CITYRANK_HOME/landing/<code>/ (a file
+    no parser accepts is quarantined with the reason, never registered), then (2) compares the
+    raw store's edition registry — fed by drop-ins, `cityrank ingest` and the scheduled
+    fetcher — with its cursor, and for each edition whose file changed adds the partition and
+    requests a run keyed by edition + content hash. Editions already loaded from the same
+    inputs (e.g. by `cityrank run`) are not requested again.
+    """
+    code = entry.code
+    partitions = partitions_for(code)
+
+    @dg.sensor(
+        name=f"{code.lower()}_new_editions",
+        job_name=edition_job_name(code),
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"New {code} editions (landing folder, ingest, fetcher) become partitions and runs.",
+    )
+    def new_editions(context: dg.SensorEvaluationContext, cityrank: CityrankResource) -> dg.SensorResult:
+        settings = cityrank.settings()
+        catalog, store, quarantine = cityrank.catalog(), cityrank.store(), cityrank.quarantine()
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        seen_files: dict = cursor.setdefault("landing", {})
+        seen_editions: dict = cursor.setdefault("editions", {})
+
+        landing = settings.landing_dir / code.lower()
+        for path in sorted(landing.glob("*")) if landing.is_dir() else []:
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            data = path.read_bytes()
+            sha = sha256_of(data)
+            if seen_files.get(path.name) == sha:
+                continue
+            result = ingest_publication(catalog, store, quarantine, code, data, original_name=path.name, kind="drop_in")
+            seen_files[path.name] = sha
+            if result.status == "quarantined":
+                context.log.warning(f"{path}: quarantined to {result.quarantined_to}: {result.reason}")
+            else:
+                context.log.info(f"{path}: {result.status} {code} edition {result.edition}")
+
+        known = set(context.instance.get_dynamic_partitions(partitions.name))
+        new_partitions, requests = [], []
+        for source in sorted(store.edition_sources(code), key=lambda s: entry.edition_seq(s.edition)):
+            if seen_editions.get(source.edition) == source.snapshot_id:
+                continue
+            seen_editions[source.edition] = source.snapshot_id
+            if last_loaded_fingerprint(context.instance, code, source.edition) == edition_fingerprint(settings, source):
+                continue
+            if source.edition not in known:
+                new_partitions.append(source.edition)
+            requests.append(dg.RunRequest(partition_key=source.edition, run_key=f"{source.edition}:{source.snapshot_id}",
+                                          tags={"cityrank/source_kind": source.source_kind}))
+        return dg.SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[partitions.build_add_request(new_partitions)] if new_partitions else [],
+            cursor=json.dumps(cursor, sort_keys=True),
+        )
+
+    return new_editions

@@ -24,6 +24,17 @@ PARSERS: dict[str, str] = {
     "gdci_report_pdf": "cityrank_pipeline.sources.gdci:parse_gdci_report",
 }
 
+# Parsers whose files hold several indices; they are told which index to read.
+MULTI_INDEX_PARSERS = frozenset({"curated_figures"})
+
+
+def parser_options(name: str, index_code: str, options: dict | None) -> dict:
+    """The options a parser is called with: the catalog's, plus the index for multi-index files."""
+    merged = dict(options or {})
+    if name in MULTI_INDEX_PARSERS:
+        merged["index_code"] = index_code
+    return merged
+
 
 def get_parser(name: str) -> Parser:
     try:

@@ -1,0 +1,98 @@
+"""Bring one publication file in: store it with provenance, find its edition, register it.
+
+Used by `cityrank ingest`, by the landing-folder sensor (files an analyst drops into
+CITYRANK_HOME/landing/<code>/) and by the scheduled fetcher. The file is parsed once here only
+to learn which edition it is; a file no parser accepts goes straight to quarantine with the
+reason and is never registered, so nothing downstream can load it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Catalog, Source
+from .editions import MEDIA_TYPES, parse_publication
+from .snapshots import EditionSource, Quarantine, RawStore
+from .sources.base import PublicationError
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str  # "new" | "unchanged" | "quarantined"
+    index_code: str
+    original_name: str
+    edition: str | None = None
+    snapshot_id: str | None = None
+    reason: str | None = None
+    quarantined_to: Path | None = None
+
+    @property
+    def run_key(self) -> str | None:
+        """Deterministic Dagster run key: the same edition and bytes never run twice."""
+        return f"{self.edition}:{self.snapshot_id}" if self.edition and self.snapshot_id else None
+
+
+def source_for_file(catalog: Catalog, index_code: str, original_name: str, kind: str) -> Source:
+    """The catalog source whose format fits the file (by extension), preferring `kind`."""
+    entry = catalog[index_code]
+    fmt = Path(original_name).suffix.lstrip(".").lower()
+    fmt = {"htm": "html"}.get(fmt, fmt)
+    candidates = [s for s in entry.sources if s.kind != "curated"] + [s for s in entry.sources if s.kind == "curated"]
+    for wanted_kind in (kind, None):
+        for source in candidates:
+            if (wanted_kind is None or source.kind == wanted_kind) and source.format == fmt:
+                return source
+    known = ", ".join(sorted({s.format for s in entry.sources})) or "none"
+    raise PublicationError(original_name, f"{entry.code} has no parser for .{fmt or '?'} files (formats: {known})")
+
+
+def ingest_publication(
+    catalog: Catalog,
+    store: RawStore,
+    quarantine: Quarantine,
+    index_code: str,
+    data: bytes,
+    *,
+    original_name: str,
+    kind: str = "drop_in",
+    source_url: str | None = None,
+    published_on: str | None = None,
+    edition: str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    fetched_at: str | None = None,
+) -> IngestResult:
+    entry = catalog[index_code]
+
+    def refuse(reason: str) -> IngestResult:
+        where = quarantine.put(data, index_code=entry.code, original_name=original_name, reason=reason, edition=edition)
+        return IngestResult("quarantined", entry.code, original_name, edition, None, reason, where)
+
+    try:
+        source = source_for_file(catalog, entry.code, original_name, kind)
+        rows = parse_publication(entry, source.parser, data, original_name, edition=edition,
+                                 options=source.parser_options)
+    except PublicationError as exc:
+        return refuse(str(exc))
+    editions = sorted({r.edition for r in rows})
+    if len(editions) != 1:
+        return refuse(f"{original_name}: expected one edition per file, found {', '.join(editions) or 'none'}")
+    label = editions[0]
+    try:
+        entry.edition_seq(label)
+    except ValueError as exc:
+        return refuse(str(exc))
+    info = entry.editions.get(label)
+    if published_on is None and info is not None and info.published_on is not None:
+        published_on = info.published_on.isoformat()
+    snapshot, _ = store.put(
+        data, original_name=original_name, media_type=MEDIA_TYPES.get(source.format, "application/octet-stream"),
+        licence_note=source.licence_note, source_url=source_url, published_on=published_on,
+        etag=etag, last_modified=last_modified, fetched_at=fetched_at,
+    )
+    registered = store.register_edition(EditionSource(
+        index_code=entry.code, edition=label, snapshot_id=snapshot.snapshot_id, parser=source.parser,
+        source_kind=source.kind, parser_options=dict(source.parser_options), complete=source.complete,
+    ))
+    return IngestResult("new" if registered else "unchanged", entry.code, original_name, label, snapshot.snapshot_id)
