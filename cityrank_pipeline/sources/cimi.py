@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .base import ScoreRow
 from .tables import (
+    NAME_TOKEN,
     NUMBER_TOKEN,
     RANK_GROUP,
     ROW_STARTS_WITH_CITY,
@@ -35,7 +36,7 @@ DIMENSIONS = (
 # more spaces in the extracted line), which `tables.read_pdf_pages` keeps.
 RANKING_PATTERN = (
     RANK_GROUP
-    + r"\s+(?P<city>\S.*?)\s{2,}(?P<country>\S.*?)\s{2,}"
+    + rf"\s+(?P<city>{NAME_TOKEN})\s{{2,}}(?P<country>{NAME_TOKEN})\s{{2,}}"
     + rf"(?P<score>{NUMBER_TOKEN})(?:\s{{2,}}(?P<note_performance>\D.*))?"
 )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .base import ScoreRow
 from .tables import (
+    NAME_TOKEN,
     NUMBER_TOKEN,
     RANK_GROUP,
     RANK_TOKEN,
@@ -44,7 +45,7 @@ LIST_START = RANK_TOKEN + r"[.):]?\s+[^\W\d_]"
 # Summary PDF rows: rank, city, optional country (a column apart), score, optional categories.
 PDF_PATTERN = (
     RANK_GROUP
-    + r"\s+(?P<city>\S.*?)(?:\s{2,}(?P<country>[^\d\s].*?))?\s{2,}"
+    + rf"\s+(?P<city>{NAME_TOKEN})(?:\s{{2,}}(?P<country>{NAME_TOKEN}))?\s{{2,}}"
     + rf"(?P<score>{NUMBER_TOKEN})"
     + numbers_pattern([], optional=[f"{name}_score" for name in CATEGORIES])
 )

@@ -53,18 +53,23 @@ MISSING_VALUES = frozenset({"", "-", "\u2013", "\u2014", "n/a", "na", "n.a.", ".
 RESERVED_FIELDS = frozenset({"rank", "score", "city", "country", "previous_rank", "previous_score"})
 
 
+# A printed name (city or country): starts with a letter and holds no digit, so that a row
+# pattern with too few number columns fails instead of folding numbers into the name.
+NAME_TOKEN = r"[^\W\d_][^\d]*?"
+
+
 def rank_city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
     """A row pattern "rank city n1 n2 … [o1 o2 …]" with the given named number fields.
 
     Why: most ranking tables print rank, name, then numbers; building the regex in one place
     keeps the parsers' defaults consistent (the city is the shortest text before the numbers).
     """
-    return RANK_GROUP + r"\s+(?P<city>.+?)" + numbers_pattern(numbers, optional)
+    return RANK_GROUP + rf"\s+(?P<city>{NAME_TOKEN})" + numbers_pattern(numbers, optional)
 
 
 def city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
     """A row pattern "city n1 n2 …" for tables keyed by city with one column per measure."""
-    return r"(?P<city>.+?)" + numbers_pattern(numbers, optional)
+    return rf"(?P<city>{NAME_TOKEN})" + numbers_pattern(numbers, optional)
 
 
 def numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
