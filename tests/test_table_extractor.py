@@ -160,10 +160,24 @@ def test_html_exact_header_wins_over_a_header_containing_the_word():
     assert records[0].get("rank") == "1"
 
 
+AMBIGUOUS = b"<table><tr><th>Rank 2024</th><th>Rank 2023</th><th>City</th></tr><tr><td>1</td><td>2</td><td>A</td></tr></table>"
+
+
 def test_html_ambiguous_column_is_a_layout_error():
-    page = b"<table><tr><th>Rank 2024</th><th>Rank 2023</th><th>City</th></tr><tr><td>1</td><td>2</td><td>A</td></tr></table>"
-    with pytest.raises(LayoutError, match="a.html.*ambiguous"):
-        read_html_table(read_html(page, "a.html"), "a.html", columns={"rank": ["rank"], "city": ["city"]})
+    with pytest.raises(LayoutError, match=r"a\.html: row 1: ambiguous columns.*'rank 2024', 'rank 2023'"):
+        read_html_table(read_html(AMBIGUOUS, "a.html"), "a.html", columns={"rank": ["rank"], "city": ["city"]})
+
+
+def test_html_header_alternatives_are_tried_in_order_of_preference():
+    records = read_html_table(read_html(AMBIGUOUS, "a.html"), "a.html",
+                              columns={"rank": ["rank 2024", "rank"], "city": ["city"]})
+    assert records[0].get("rank") == "1"
+
+
+def test_html_ambiguity_in_another_table_does_not_break_the_read():
+    page = AMBIGUOUS.replace(b"City", b"Region") + TABLE_PAGE
+    records = read_html_table(read_html(page, "t.html"), "t.html", columns=COLUMNS)
+    assert records[0].get("city") == "Vienna"
 
 
 def test_html_renamed_header_is_a_layout_error_listing_what_the_page_has():

@@ -33,6 +33,10 @@ from .base import LayoutError, PublicationError, ScoreRow
 
 # A printed rank, with the tie markers publishers use: "=2", "2=", "T2", "T-2", "#2".
 RANK_TOKEN = r"(?:=|T-?|#)?\d{1,4}=?"
+RANK_GROUP = rf"(?P<rank>{RANK_TOKEN})"
+# A printed name (city or country): starts with a letter and holds no digit, so that a row
+# pattern with too few number columns fails instead of folding numbers into the name.
+NAME_TOKEN = r"[^\W\d_][^\d]*?"
 # A printed number: optional sign (ASCII or typographic), thousands separators, decimals.
 NUMBER_TOKEN = r"[+\-\u2212\u2013]?\d[\d,]*(?:\.\d+)?"
 # A row of a ranked table starts with a rank followed by a name (a letter), so that a units
@@ -51,11 +55,6 @@ DEFAULT_END = r"(?:sources?|notes?)\s*:.*"
 MISSING_VALUES = frozenset({"", "-", "\u2013", "\u2014", "n/a", "na", "n.a.", "..", "\u2026", "nr"})
 
 RESERVED_FIELDS = frozenset({"rank", "score", "city", "country", "previous_rank", "previous_score"})
-
-
-# A printed name (city or country): starts with a letter and holds no digit, so that a row
-# pattern with too few number columns fails instead of folding numbers into the name.
-NAME_TOKEN = r"[^\W\d_][^\d]*?"
 
 
 def rank_city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
@@ -88,9 +87,6 @@ def value_group(name: str) -> str:
     """One whitespace-led named group for a rank or number column."""
     token = RANK_TOKEN if name.endswith("rank") else NUMBER_TOKEN
     return rf"\s+(?P<{name}>{token}|[-\u2013\u2014])"
-
-
-RANK_GROUP = rf"(?P<rank>{RANK_TOKEN})"
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,14 +154,15 @@ def merge_options(defaults: Mapping, options: Mapping | None, *, parser: str) ->
 
     Why strict: a misspelt key in the YAML catalog would otherwise be ignored silently and the
     parser would run on defaults; an unknown key is a configuration error (ValueError).
-    A per-table sub-mapping set to None switches that (optional) table off.
+    A per-table sub-mapping set to None switches that (optional) table off; mappings inside a
+    table's options (column maps, item fields) are data and are replaced whole.
     """
     merged = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in defaults.items()}
     for key, value in (options or {}).items():
         if key not in defaults:
             raise ValueError(f"{parser}: unknown parser option {key!r}; known: {sorted(defaults)}")
         default = defaults[key]
-        if isinstance(default, Mapping) and isinstance(value, Mapping) and not is_free_mapping(key):
+        if isinstance(default, Mapping) and isinstance(value, Mapping):
             unknown = set(value) - set(default)
             if unknown:
                 raise ValueError(f"{parser}: unknown keys {sorted(unknown)} in option {key!r}")
@@ -173,11 +170,6 @@ def merge_options(defaults: Mapping, options: Mapping | None, *, parser: str) ->
         else:
             merged[key] = value
     return merged
-
-
-def is_free_mapping(key: str) -> bool:
-    """Options whose keys are data (column maps), replaced whole rather than merged."""
-    return key in {"columns", "fields"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +218,10 @@ def find_count(text: str, pattern: str | None) -> int | None:
     if not pattern:
         return None
     match = re.search(pattern, text, flags=re.IGNORECASE)
-    return int(next(group for group in match.groups() if group)) if match else None
+    if not match:
+        return None
+    digits = re.sub(r"\D", "", next((group for group in match.groups() if group), match.group(0)))
+    return int(digits) if digits else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,8 +278,8 @@ def read_html_table(
     `columns` maps a field name to header words (one or several alternatives). A header cell
     matching the words exactly wins over one merely containing them; two cells matching the
     same field equally well is ambiguous and refused. Columns not required are read when the
-    header has them. Rows of a single spanning cell (section captions) and empty rows are
-    skipped; a row too short for the mapped columns is an error.
+    header has them. Single-cell rows (section captions, notes) and empty rows are skipped; a
+    row too short for the mapped columns is an error.
     """
     records: list[TableRecord] = []
     found = list(matching_tables(soup, source, columns=columns, required=required, table_selector=table_selector))
@@ -325,46 +320,45 @@ def expand_cells(row) -> list[str]:
     """A row's cell texts, each repeated by its colspan so indices line up with the header."""
     cells: list[str] = []
     for cell in row.find_all(["td", "th"], recursive=False):
-        span = int(cell.get("colspan", 1) or 1) if str(cell.get("colspan", "1")).isdigit() else 1
-        cells.extend([clean_text(cell.get_text(" "))] * max(span, 1))
+        span = str(cell.get("colspan", "1")).strip()
+        cells.extend([clean_text(cell.get_text(" "))] * (int(span) if span.isdigit() and int(span) > 0 else 1))
     return cells
 
 
 def find_header_row(rows, columns, required, source) -> tuple[int, dict[str, int]] | None:
-    """The first row in which every required field names a column, and the column map."""
+    """The first row in which every required field names a column, and the column map.
+
+    A field whose words fit several cells equally well is refused — but only in a row that
+    is otherwise this table's header, so another table on the page cannot break the read.
+    """
     for index, row in enumerate(rows):
-        mapping = map_columns(expand_cells(row), columns, source)
-        if all(name in mapping for name in required):
-            return index, mapping
+        header = [normalise_words(cell) for cell in expand_cells(row)]
+        candidates = {name: column_candidates(header, words) for name, words in columns.items()}
+        if not all(candidates[name] for name in required):
+            continue
+        ambiguous = {name: [header[i] for i in found] for name, found in candidates.items() if len(found) > 1}
+        if ambiguous:
+            raise LayoutError(source, f"ambiguous columns (field: header cells): {ambiguous}", row=index + 1)
+        return index, {name: found[0] for name, found in candidates.items() if found}
     return None
 
 
-def map_columns(header: Sequence[str], columns: Mapping[str, str | Sequence[str]], source: str) -> dict[str, int]:
-    """Field → column index by header words: exact header text first, else containment."""
-    normalised = [normalise_words(cell) for cell in header]
-    mapping: dict[str, int] = {}
-    for name, words in columns.items():
-        alternatives = [words] if isinstance(words, str) else list(words)
-        index = match_column(normalised, alternatives, name, source)
-        if index is not None:
-            mapping[name] = index
-    return mapping
+def column_candidates(header: Sequence[str], words: str | Sequence[str]) -> list[int]:
+    """Cells for a field's header words, tried in order: exact cell text, then containment.
 
-
-def match_column(header: Sequence[str], alternatives: Sequence[str], name: str, source: str) -> int | None:
-    """The one header cell for a field, or None; several equally good candidates is an error."""
-    wanted = [normalise_words(word) for word in alternatives]
-    exact = distinct_cells(header, (i for i, cell in enumerate(header) if cell in wanted))
-    if exact:
-        candidates = exact
-    else:
-        candidates = distinct_cells(
-            header, (i for i, cell in enumerate(header) for word in wanted if word and f" {word} " in f" {cell} ")
-        )
-    if len(candidates) > 1:
-        cells = [header[i] for i in candidates]
-        raise LayoutError(source, f"column for {name!r} is ambiguous: header cells {cells}")
-    return candidates[0] if candidates else None
+    Why in order: the catalog lists alternatives by preference ("overall score", "score"),
+    so a page with both an "Overall score" and a "Score" column is not ambiguous.
+    """
+    wanted = [w for w in (normalise_words(word) for word in ([words] if isinstance(words, str) else words)) if w]
+    for word in wanted:
+        found = distinct_cells(header, (i for i, cell in enumerate(header) if cell == word))
+        if found:
+            return found
+    for word in wanted:
+        found = distinct_cells(header, (i for i, cell in enumerate(header) if f" {word} " in f" {cell} "))
+        if found:
+            return found
+    return []
 
 
 def distinct_cells(header: Sequence[str], indices: Iterable[int]) -> list[int]:
@@ -395,9 +389,8 @@ def records_from_html_rows(rows, mapping: Mapping[str, int], source: str, *, tab
 
 
 def is_caption_row(row) -> bool:
-    """A row of one cell spanning the table: a section caption such as "Bottom 10"."""
-    cells = row.find_all(["td", "th"], recursive=False)
-    return len(cells) == 1 and str(cells[0].get("colspan", "1")) not in ("", "1")
+    """A row of a single cell: a section caption ("Bottom 10") or a source note, never data."""
+    return len(row.find_all(["td", "th"], recursive=False)) == 1
 
 
 def read_html_items(
@@ -506,7 +499,11 @@ class PdfTableSpec:
         unknown = set(options) - known
         if unknown:
             raise ValueError(f"{parser}: unknown table option(s) {sorted(unknown)}; known: {sorted(known)}")
-        values = {key: tuple(value) if isinstance(value, list) else value for key, value in options.items()}
+        defaults = {f.name: f.default for f in dataclass_fields(cls)}
+        values = {
+            key: tuple(value) if isinstance(value, list) else (() if value is None and defaults[key] == () else value)
+            for key, value in options.items()
+        }
         return cls(**values)
 
 
@@ -518,7 +515,6 @@ def read_pdf_pages(data: bytes, source: str, *, column_gap: float = 1.0) -> list
     the text height becomes two spaces, which row patterns can use as a column boundary.
     """
     import pdfplumber
-    from pdfminer.pdfparser import PDFSyntaxError
 
     if not data or not data.strip():
         raise LayoutError(source, "empty file")
@@ -526,16 +522,13 @@ def read_pdf_pages(data: bytes, source: str, *, column_gap: float = 1.0) -> list
         raise LayoutError(source, "not a PDF file")
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            return [
-                PdfPage(number, tuple(lines_of_words(page.extract_words(), column_gap)))
-                for number, page in enumerate(pdf.pages, start=1)
-            ]
-    except (PDFSyntaxError, ValueError, KeyError, TypeError) as error:
+            words_by_page = [page.extract_words() for page in pdf.pages]
+    except Exception as error:  # pdfminer raises many kinds (syntax, zlib, struct, key) on damaged files
         raise LayoutError(source, f"unreadable PDF ({type(error).__name__}: {error})") from error
-    except Exception as error:  # pdfminer raises a wide variety on damaged files
-        if type(error).__module__.startswith(("pdfminer", "pdfplumber")):
-            raise LayoutError(source, f"unreadable PDF ({type(error).__name__}: {error})") from error
-        raise
+    return [
+        PdfPage(number, tuple(lines_of_words(words, column_gap)))
+        for number, words in enumerate(words_by_page, start=1)
+    ]
 
 
 def lines_of_words(words: Sequence[Mapping], column_gap: float) -> list[str]:
