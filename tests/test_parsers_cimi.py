@@ -13,21 +13,21 @@ FIXTURES = Path(__file__).parent / "fixtures" / "publishers"
 CIMI2019 = "cimi2019_report_extract.pdf"
 
 
-def fixture_bytes(name: str, code: str = "cimi") -> bytes:
+def read_fixture(name: str, code: str = "cimi") -> bytes:
     return (FIXTURES / code / name).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def rows() -> list[ScoreRow]:
-    return parse_cimi_report(fixture_bytes(CIMI2019), CIMI2019)
+    return parse_cimi_report(read_fixture(CIMI2019), CIMI2019)
 
 
-def row_of(rows: list[ScoreRow], city: str, measure: str = "total") -> ScoreRow:
+def find_row(rows: list[ScoreRow], city: str, measure: str = "total") -> ScoreRow:
     return next(row for row in rows if row.city == city and row.measure == measure)
 
 
 def test_seoul_total_is_read_exactly(rows):
-    assert row_of(rows, "Seoul") == ScoreRow(
+    assert find_row(rows, "Seoul") == ScoreRow(
         "2019", "Seoul", "total", 78.13, 12, page=2, country="South Korea", note="performance High"
     )
 
@@ -35,7 +35,7 @@ def test_seoul_total_is_read_exactly(rows):
 def test_seoul_dimension_ranks_are_read(rows):
     seoul = {row.measure: row.rank for row in rows if row.city == "Seoul" and row.measure != "total"}
     assert seoul == dict(zip(DIMENSIONS, [15, 14, 95, 32, 39, 27, 34, 6, 17]))
-    assert row_of(rows, "Seoul", "technology") == ScoreRow("2019", "Seoul", "technology", None, 6, page=3)
+    assert find_row(rows, "Seoul", "technology") == ScoreRow("2019", "Seoul", "technology", None, 6, page=3)
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_seoul_dimension_ranks_are_read(rows):
      ("Reykjavik", "Iceland", 5, 85.35), ("Vienna", "Austria", 10, 78.85)],
 )
 def test_published_figures_are_read_with_their_country(rows, city, country, rank, score):
-    row = row_of(rows, city)
+    row = find_row(rows, city)
     assert (row.country, row.rank, row.score) == (country, rank, score)
 
 
@@ -58,7 +58,7 @@ def test_counts(rows):
 
 
 def test_dimension_table_is_optional():
-    rows = parse_cimi_report(fixture_bytes(CIMI2019), CIMI2019, options={"dimensions": None})
+    rows = parse_cimi_report(read_fixture(CIMI2019), CIMI2019, options={"dimensions": None})
     assert {row.measure for row in rows} == {"total"}
 
 
@@ -73,7 +73,7 @@ def test_dimension_table_is_optional():
 )
 def test_changed_or_other_layouts_are_refused(code, name, reason):
     with pytest.raises(LayoutError, match=f"{name}: .*{reason}"):
-        parse_cimi_report(fixture_bytes(name, code), name)
+        parse_cimi_report(read_fixture(name, code), name)
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-1.4 not really", b"\xff\xfe\x00garbage"])

@@ -13,22 +13,22 @@ FIXTURES = Path(__file__).parent / "fixtures" / "publishers"
 GDCI2019 = "gdci2019_report_extract.pdf"
 
 
-def fixture_bytes(name: str, code: str = "gdci") -> bytes:
+def read_fixture(name: str, code: str = "gdci") -> bytes:
     return (FIXTURES / code / name).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def rows() -> list[ScoreRow]:
-    return parse_gdci_report(fixture_bytes(GDCI2019), GDCI2019)
+    return parse_gdci_report(read_fixture(GDCI2019), GDCI2019)
 
 
-def row_of(rows: list[ScoreRow], city: str, measure: str = "total") -> ScoreRow:
+def find_row(rows: list[ScoreRow], city: str, measure: str = "total") -> ScoreRow:
     return next(row for row in rows if row.city == city and row.measure == measure)
 
 
 def test_seoul_rows_are_read_exactly(rows):
-    assert row_of(rows, "Seoul") == ScoreRow("2019", "Seoul", "total", 11.25, 11, page=2, note="growth forecast 4.9")
-    assert row_of(rows, "Seoul", "visitor_spend") == ScoreRow("2019", "Seoul", "visitor_spend", 10.0, 13, page=3)
+    assert find_row(rows, "Seoul") == ScoreRow("2019", "Seoul", "total", 11.25, 11, page=2, note="growth forecast 4.9")
+    assert find_row(rows, "Seoul", "visitor_spend") == ScoreRow("2019", "Seoul", "visitor_spend", 10.0, 13, page=3)
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_seoul_rows_are_read_exactly(rows):
      ("Antalya", 10, 12.41)],
 )
 def test_published_visitor_figures(rows, city, rank, visitors):
-    row = row_of(rows, city)
+    row = find_row(rows, city)
     assert (row.rank, row.score) == (rank, visitors)
 
 
@@ -45,7 +45,7 @@ def test_two_top_twenty_tables(rows):
     assert len([row for row in rows if row.measure == "total"]) == 20
     assert len([row for row in rows if row.measure == "visitor_spend"]) == 20
     assert {row.edition for row in rows} == {"2019"}
-    assert row_of(rows, "Palma de Mallorca").rank == 18
+    assert find_row(rows, "Palma de Mallorca").rank == 18
 
 
 def test_ties_are_marked(rows):
@@ -55,7 +55,7 @@ def test_ties_are_marked(rows):
 
 
 def test_spend_table_is_optional(rows):
-    only = parse_gdci_report(fixture_bytes(GDCI2019), GDCI2019, options={"spend": None})
+    only = parse_gdci_report(read_fixture(GDCI2019), GDCI2019, options={"spend": None})
     assert only == [row for row in rows if row.measure == "total"]
 
 
@@ -69,13 +69,13 @@ def test_spend_table_is_optional(rows):
 )
 def test_changed_or_other_layouts_are_refused(code, name, reason):
     with pytest.raises(LayoutError, match=f"{name}: .*{reason}"):
-        parse_gdci_report(fixture_bytes(name, code), name)
+        parse_gdci_report(read_fixture(name, code), name)
 
 
 def test_a_table_with_fewer_rows_than_the_top_twenty_is_refused():
     # Reading the visitors table as a top 25 must fail rather than return 20 of 25 rows.
     with pytest.raises(LayoutError, match=f"{GDCI2019}: .*has 20 rows, expected 25"):
-        parse_gdci_report(fixture_bytes(GDCI2019), GDCI2019, options={"expected_rows": 25})
+        parse_gdci_report(read_fixture(GDCI2019), GDCI2019, options={"expected_rows": 25})
 
 
 @pytest.mark.parametrize("data", [b"", b"%PDF-", b"PK\x03\x04zip"])

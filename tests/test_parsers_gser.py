@@ -15,32 +15,32 @@ GSER2025 = "gser2025_ranking_top40.html"
 GSER2024 = "gser2024_ranking_cards.html"
 
 
-def fixture_bytes(name: str, code: str = "gser") -> bytes:
+def read_fixture(name: str, code: str = "gser") -> bytes:
     return (FIXTURES / code / name).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def rows2025() -> list[ScoreRow]:
-    return parse_gser_ranking(fixture_bytes(GSER2025), GSER2025)
+    return parse_gser_ranking(read_fixture(GSER2025), GSER2025)
 
 
 @pytest.fixture(scope="module")
 def rows2024() -> list[ScoreRow]:
-    return parse_gser_ranking(fixture_bytes(GSER2024), GSER2024, options={"layout": "cards"})
+    return parse_gser_ranking(read_fixture(GSER2024), GSER2024, options={"layout": "cards"})
 
 
-def row_of(rows: list[ScoreRow], city: str, measure: str = "total") -> ScoreRow:
+def find_row(rows: list[ScoreRow], city: str, measure: str = "total") -> ScoreRow:
     return next(row for row in rows if row.city == city and row.measure == measure)
 
 
 def test_seoul_2025_is_read_exactly(rows2025):
-    assert row_of(rows2025, "Seoul") == ScoreRow("2025", "Seoul", "total", None, 8, note="change +1")
+    assert find_row(rows2025, "Seoul") == ScoreRow("2025", "Seoul", "total", None, 8, note="change +1")
 
 
 def test_top_40_with_ties(rows2025):
     assert len(rows2025) == 40 and {row.edition for row in rows2025} == {"2025"}
     assert [(row.city, row.rank) for row in rows2025 if row.rank_tied] == [("Boston", 5), ("Beijing", 5)]
-    assert [row_of(rows2025, city).rank for city in ("Silicon Valley", "Shanghai", "Paris", "Bengaluru")] == [1, 10, 12, 14]
+    assert [find_row(rows2025, city).rank for city in ("Silicon Valley", "Shanghai", "Paris", "Bengaluru")] == [1, 10, 12, 14]
     assert all(row.score is None for row in rows2025)  # the ranking has no overall score
 
 
@@ -61,7 +61,7 @@ def test_2024_cards_counts_and_ties(rows2024):
 
 
 def test_edition_from_the_caller_when_the_page_does_not_print_it():
-    data = fixture_bytes(GSER2025).replace(b" 2025", b"").replace(b"gser2025", b"gser")
+    data = read_fixture(GSER2025).replace(b" 2025", b"").replace(b"gser2025", b"gser")
     assert {row.edition for row in parse_gser_ranking(data, GSER2025, edition="2025")} == {"2025"}
     with pytest.raises(LayoutError, match=f"{GSER2025}: the edition is not printed"):
         parse_gser_ranking(data, GSER2025)
@@ -69,17 +69,17 @@ def test_edition_from_the_caller_when_the_page_does_not_print_it():
 
 def test_edition_disagreeing_with_the_page_is_refused():
     with pytest.raises(PublicationError, match="prints edition '2025'"):
-        parse_gser_ranking(fixture_bytes(GSER2025), GSER2025, edition="2024")
+        parse_gser_ranking(read_fixture(GSER2025), GSER2025, edition="2024")
 
 
 def test_page_promising_more_rows_than_it_has_is_refused():
-    data = fixture_bytes(GSER2025).replace(b"Top 40", b"Top 50")
+    data = read_fixture(GSER2025).replace(b"Top 40", b"Top 50")
     with pytest.raises(LayoutError, match=f"{GSER2025}: ranking has 40 rows, expected 50"):
         parse_gser_ranking(data, GSER2025)
 
 
 def test_a_missing_row_is_refused_as_a_gap():
-    data = re.sub(rb"<tr[^>]*><td>9</td><td>Tokyo</td>.*?</tr>", b"", fixture_bytes(GSER2025))
+    data = re.sub(rb"<tr[^>]*><td>9</td><td>Tokyo</td>.*?</tr>", b"", read_fixture(GSER2025))
     with pytest.raises(LayoutError, match=rf"{GSER2025}: rank 10 \(Shanghai\) follows rank 8 \(Seoul\)"):
         parse_gser_ranking(data, GSER2025)
 
@@ -96,11 +96,11 @@ def test_a_missing_row_is_refused_as_a_gap():
 )
 def test_changed_or_other_layouts_are_refused(code, name, options, reason):
     with pytest.raises(LayoutError, match=f"{name}: .*{reason}"):
-        parse_gser_ranking(fixture_bytes(name, code), name, options=options)
+        parse_gser_ranking(read_fixture(name, code), name, options=options)
 
 
 def test_renamed_column_header_is_refused():
-    data = fixture_bytes(GSER2025).replace(b"<th>Ecosystem</th>", b"<th>Hub</th>")
+    data = read_fixture(GSER2025).replace(b"<th>Ecosystem</th>", b"<th>Hub</th>")
     with pytest.raises(LayoutError, match=f"{GSER2025}: no table has columns.*Hub"):
         parse_gser_ranking(data, GSER2025)
 

@@ -14,35 +14,35 @@ QOL2019 = "mercer_qol2019_ranking.html"
 QOL2023 = "mercer_qol2023_press.html"
 
 
-def fixture_bytes(name: str, code: str = "qol") -> bytes:
+def read_fixture(name: str, code: str = "qol") -> bytes:
     return (FIXTURES / code / name).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def rows2019() -> list[ScoreRow]:
-    return parse_press_top_list(fixture_bytes(QOL2019), QOL2019)
+    return parse_press_top_list(read_fixture(QOL2019), QOL2019)
 
 
 @pytest.fixture(scope="module")
 def rows2023() -> list[ScoreRow]:
-    return parse_press_top_list(fixture_bytes(QOL2023), QOL2023)
+    return parse_press_top_list(read_fixture(QOL2023), QOL2023)
 
 
-def row_of(rows: list[ScoreRow], city: str) -> ScoreRow:
+def find_row(rows: list[ScoreRow], city: str) -> ScoreRow:
     return next(row for row in rows if row.city == city)
 
 
 def test_seoul_2019_is_read_exactly(rows2019):
-    assert row_of(rows2019, "Seoul") == ScoreRow("2019", "Seoul", "total", 88.0, 77, country="South Korea")
+    assert find_row(rows2019, "Seoul") == ScoreRow("2019", "Seoul", "total", 88.0, 77, country="South Korea")
 
 
 def test_2019_table_ties_and_names_as_printed(rows2019):
     assert [(row.city, row.rank) for row in rows2019 if row.rank_tied] == [
         ("Munich", 3), ("Vancouver", 3), ("Auckland", 3)
     ]
-    assert row_of(rows2019, "Vienna") == ScoreRow("2019", "Vienna", "total", 108.6, 1, country="Austria")
-    assert row_of(rows2019, "Düsseldorf").rank == 6
-    assert row_of(rows2019, "Busan").rank == 94
+    assert find_row(rows2019, "Vienna") == ScoreRow("2019", "Vienna", "total", 108.6, 1, country="Austria")
+    assert find_row(rows2019, "Düsseldorf").rank == 6
+    assert find_row(rows2019, "Busan").rank == 94
 
 
 def test_2019_counts_skip_the_section_caption(rows2019):
@@ -61,7 +61,7 @@ def test_2023_press_list_without_scores(rows2023):
 
 
 def test_list_entries_with_scores_and_tie_markers():
-    data = fixture_bytes(QOL2023).replace(b"1. Vienna", b"1. Vienna (108.6)").replace(b"2. Zurich", b"2= Zurich")
+    data = read_fixture(QOL2023).replace(b"1. Vienna", b"1. Vienna (108.6)").replace(b"2. Zurich", b"2= Zurich")
     rows = parse_press_top_list(data, QOL2023)
     assert rows[0] == ScoreRow("2023", "Vienna", "total", 108.6, 1)
     assert (rows[1].rank, rows[1].rank_tied) == (2, True)
@@ -69,12 +69,12 @@ def test_list_entries_with_scores_and_tie_markers():
 
 def test_layout_can_be_forced_by_the_catalog(rows2019):
     with pytest.raises(LayoutError, match=f"{QOL2019}: no ranked items"):
-        parse_press_top_list(fixture_bytes(QOL2019), QOL2019, options={"layout": "list"})
-    assert parse_press_top_list(fixture_bytes(QOL2019), QOL2019, options={"layout": "table"}) == rows2019
+        parse_press_top_list(read_fixture(QOL2019), QOL2019, options={"layout": "list"})
+    assert parse_press_top_list(read_fixture(QOL2019), QOL2019, options={"layout": "table"}) == rows2019
 
 
 def test_list_entry_that_does_not_read_is_refused():
-    data = fixture_bytes(QOL2023).replace(b"4. Copenhagen", b"4. Copenhagen (joint 4th)")
+    data = read_fixture(QOL2023).replace(b"4. Copenhagen", b"4. Copenhagen (joint 4th)")
     with pytest.raises(LayoutError, match=f"{QOL2023}: row 4: list entry does not match"):
         parse_press_top_list(data, QOL2023)
 
@@ -88,7 +88,7 @@ def test_list_entry_that_does_not_read_is_refused():
     ],
 )
 def test_changed_or_other_layouts_are_refused(code, name, replace, reason):
-    data = fixture_bytes(name, code).replace(*replace) if replace[0] else fixture_bytes(name, code)
+    data = read_fixture(name, code).replace(*replace) if replace[0] else read_fixture(name, code)
     with pytest.raises(LayoutError, match=f"{name}: .*{reason}"):
         parse_press_top_list(data, name)
 

@@ -19,14 +19,14 @@ from cityrank_pipeline.sources.tables import (
     merge_options,
     parse_number,
     parse_rank,
-    rank_city_numbers_pattern,
+    build_rank_city_pattern,
     read_html,
     read_html_items,
     read_html_table,
     read_pdf_pages,
     read_pdf_table,
     resolve_edition,
-    rows_from_records,
+    build_score_rows,
 )
 
 PUBLISHERS = Path(__file__).parent / "fixtures" / "publishers"
@@ -39,7 +39,7 @@ def gfci38_pages():
 
 GFCI_SPEC = PdfTableSpec(
     header_words=("rank", "centre", "rating"),
-    row_pattern=rank_city_numbers_pattern(["score"]) + r"\s+(?P<note_rank_change>\S+)\s+(?P<note_rating_change>\S+)",
+    row_pattern=build_rank_city_pattern(["score"]) + r"\s+(?P<note_rank_change>\S+)\s+(?P<note_rating_change>\S+)",
 )
 
 
@@ -280,7 +280,7 @@ def test_pdf_optional_table_not_found_is_empty(gfci38_pages):
 
 
 def test_pdf_row_that_does_not_match_is_a_layout_error_with_page_and_row(gfci38_pages):
-    spec = PdfTableSpec(header_words=GFCI_SPEC.header_words, row_pattern=rank_city_numbers_pattern(["score"]))
+    spec = PdfTableSpec(header_words=GFCI_SPEC.header_words, row_pattern=build_rank_city_pattern(["score"]))
     with pytest.raises(LayoutError, match=r"gfci38\.pdf: page 2: row 1: row does not match.*New York"):
         read_pdf_table(gfci38_pages, "gfci38.pdf", spec)
 
@@ -296,7 +296,7 @@ def test_pdf_stray_line_between_rows_is_a_layout_error():
 def test_pdf_title_words_tell_apart_tables_with_the_same_header():
     name = "kearney.pdf"
     pages = read_pdf_pages((PUBLISHERS / "kearney" / "kearney_gcr2025_extract.pdf").read_bytes(), name)
-    spec = PdfTableSpec(header_words=("rank", "city", "score"), row_pattern=rank_city_numbers_pattern(["score"]),
+    spec = PdfTableSpec(header_words=("rank", "city", "score"), row_pattern=build_rank_city_pattern(["score"]),
                         title_words=("Global Cities Outlook",))
     records = read_pdf_table(pages, name, spec)
     assert records[0].get("city") == "Munich" and {r.page for r in records} == {3}
@@ -320,7 +320,7 @@ def test_records_become_rows_by_the_field_name_convention():
          "previous_rank": "4", "note_change": "+1", "country": "Malaysia"},
         row=1, page=4,
     )
-    rows = rows_from_records([record], "f.pdf", edition="2025")
+    rows = build_score_rows([record], "f.pdf", edition="2025")
     assert rows[0] == ScoreRow("2025", "Kuala Lumpur", "total", 701.0, 3, rank_tied=True, page=4,
                                country="Malaysia", note="change +1", previous_rank=4)
     assert [(r.measure, r.rank, r.score) for r in rows[1:]] == [("economy", 15, None), ("funding", None, 9.0)]
@@ -328,7 +328,7 @@ def test_records_become_rows_by_the_field_name_convention():
 
 def test_records_with_a_dash_give_no_row_for_that_measure():
     record = TableRecord({"rank": "1", "city": "A", "economy_rank": "-"}, row=1)
-    assert [r.measure for r in rows_from_records([record], "f", edition="e")] == ["total"]
+    assert [r.measure for r in build_score_rows([record], "f", edition="e")] == ["total"]
 
 
 @pytest.mark.parametrize(
@@ -338,7 +338,7 @@ def test_records_with_a_dash_give_no_row_for_that_measure():
 )
 def test_records_that_do_not_read_are_layout_errors_at_their_row(fields, reason):
     with pytest.raises(LayoutError, match=f"f.pdf: page 2: row 7: .*{reason}"):
-        rows_from_records([TableRecord(fields, row=7, page=2)], "f.pdf", edition="e")
+        build_score_rows([TableRecord(fields, row=7, page=2)], "f.pdf", edition="e")
 
 
 def ranked(*ranks: int) -> list[ScoreRow]:

@@ -14,9 +14,9 @@ from .tables import (
     NUMBER_TOKEN,
     RANK_GROUP,
     ROW_STARTS_WITH_CITY,
-    city_numbers_pattern,
+    build_city_pattern,
     merge_options,
-    pdf_table_options,
+    make_pdf_table_options,
     parse_pdf_report,
 )
 
@@ -45,11 +45,11 @@ DEFAULT_OPTIONS = {
     "edition_pattern": r"Cities in Motion(?: Index)?\s+(20\d\d)\b",
     "edition_format": "{}",
     "column_gap": 1.0,
-    "ranking": pdf_table_options(["ranking", "city", "country", "cimi"], RANKING_PATTERN),
+    "ranking": make_pdf_table_options(["ranking", "city", "country", "cimi"], RANKING_PATTERN),
     # Optional: absent → no dimension rows. None switches it off.
-    "dimensions": pdf_table_options(
+    "dimensions": make_pdf_table_options(
         ["city", "economy", "human capital", "social cohesion"],
-        city_numbers_pattern([f"{dimension}_rank" for dimension in DIMENSIONS]),
+        build_city_pattern([f"{dimension}_rank" for dimension in DIMENSIONS]),
         row_start=ROW_STARTS_WITH_CITY,
     ),
     "check_rank_order": True,

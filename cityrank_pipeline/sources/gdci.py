@@ -10,18 +10,18 @@ the note. Both tables are top 20, so 20 rows each are expected.
 from __future__ import annotations
 
 from .base import ScoreRow
-from .tables import merge_options, parse_pdf_report, pdf_table_options, rank_city_numbers_pattern
+from .tables import merge_options, parse_pdf_report, make_pdf_table_options, build_rank_city_pattern
 
 DEFAULT_OPTIONS = {
     "publication_words": ["Global Destination Cities"],
     "edition_pattern": r"Global Destination Cities Index\s+(20\d\d)\b",
     "edition_format": "{}",
     "column_gap": 1.0,
-    "visitors": pdf_table_options(
-        ["rank", "city", "visitors"], rank_city_numbers_pattern(["score"], optional=["note_growth_forecast"])
+    "visitors": make_pdf_table_options(
+        ["rank", "city", "visitors"], build_rank_city_pattern(["score"], optional=["note_growth_forecast"])
     ),
     # Optional: absent → no visitor_spend rows. None switches it off.
-    "spend": pdf_table_options(["rank", "city", "spend"], rank_city_numbers_pattern(["score"])),
+    "spend": make_pdf_table_options(["rank", "city", "spend"], build_rank_city_pattern(["score"])),
     "check_rank_order": True,
     "expected_rows": 20,
 }

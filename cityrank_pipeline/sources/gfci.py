@@ -13,10 +13,10 @@ from __future__ import annotations
 from .base import ScoreRow
 from .tables import (
     ROW_STARTS_WITH_CITY,
-    city_numbers_pattern,
+    build_city_pattern,
     merge_options,
-    pdf_table_options,
-    rank_city_numbers_pattern,
+    make_pdf_table_options,
+    build_rank_city_pattern,
     parse_pdf_report,
 )
 
@@ -38,15 +38,15 @@ DEFAULT_OPTIONS = {
     "edition_pattern": r"Global Financial Centres Index\s+(\d{1,3})\b|\bGFCI\s?(\d{1,3})\b",
     "edition_format": "GFCI {}",
     "column_gap": 1.0,
-    "ranking": pdf_table_options(
+    "ranking": make_pdf_table_options(
         ["rank", "centre", "rating"],
-        rank_city_numbers_pattern(["score"])
+        build_rank_city_pattern(["score"])
         + rf"(?:\s+(?P<note_rank_change>{CHANGE})\s+(?P<note_rating_change>{CHANGE}))?",
     ),
     # Optional: absent from the report → no sub-area rows. None switches it off.
-    "subareas": pdf_table_options(
+    "subareas": make_pdf_table_options(
         ["business environment", "human capital", "reputational"],
-        city_numbers_pattern([f"{measure}_rank" for measure in SUBAREA_MEASURES]),
+        build_city_pattern([f"{measure}_rank" for measure in SUBAREA_MEASURES]),
         row_start=ROW_STARTS_WITH_CITY,
     ),
     "check_rank_order": True,

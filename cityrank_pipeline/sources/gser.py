@@ -13,7 +13,7 @@ set in the catalog; the page's own "Top N" is checked against the number of rows
 from __future__ import annotations
 
 from .base import ScoreRow
-from .tables import html_items_options, html_table_options, merge_options, parse_html_ranking
+from .tables import make_html_items_options, make_html_table_options, merge_options, parse_html_ranking
 
 FACTORS = {
     "performance": ["performance"],
@@ -29,7 +29,7 @@ DEFAULT_OPTIONS = {
     "edition_pattern": r"Startup Ecosystem (?:Ranking|Report)\s+(?P<edition>20\d\d)\b|\bGSER\s?(20\d\d)\b",
     "edition_format": "{}",
     "layout": "table",
-    "table": html_table_options(
+    "table": make_html_table_options(
         {
             "rank": ["rank"],
             "city": ["ecosystem", "city"],
@@ -37,7 +37,7 @@ DEFAULT_OPTIONS = {
             **{f"{factor}_score": words for factor, words in FACTORS.items()},
         }
     ),
-    "cards": html_items_options(
+    "cards": make_html_items_options(
         "div.ecosystem-card",
         fields={
             "rank": ".rank",

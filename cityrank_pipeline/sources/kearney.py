@@ -10,7 +10,7 @@ expected: fewer means a row or page was lost.
 from __future__ import annotations
 
 from .base import ScoreRow
-from .tables import merge_options, parse_pdf_report, pdf_table_options, rank_city_numbers_pattern
+from .tables import merge_options, parse_pdf_report, make_pdf_table_options, build_rank_city_pattern
 
 GCI_DIMENSIONS = (
     "business_activity",
@@ -22,10 +22,10 @@ GCI_DIMENSIONS = (
 GCO_DIMENSIONS = ("personal_wellbeing", "economics", "innovation", "governance")
 
 
-def kearney_table_options(title: str, dimensions: tuple[str, ...]) -> dict:
+def make_kearney_table_options(title: str, dimensions: tuple[str, ...]) -> dict:
     """One index's table: titled `title`, rank/city/score, dimension scores when printed."""
-    pattern = rank_city_numbers_pattern(["score"], optional=[f"{name}_score" for name in dimensions])
-    return pdf_table_options(["rank", "city", "score"], pattern, title_words=(title,))
+    pattern = build_rank_city_pattern(["score"], optional=[f"{name}_score" for name in dimensions])
+    return make_pdf_table_options(["rank", "city", "score"], pattern, title_words=(title,))
 
 
 DEFAULT_OPTIONS = {
@@ -34,8 +34,8 @@ DEFAULT_OPTIONS = {
     "edition_pattern": r"\b(20\d\d)\s+Global Cities (?:Report|Index)\b|Global Cities (?:Report|Index)\s+(20\d\d)\b",
     "edition_format": "{}",
     "column_gap": 1.0,
-    "gci": kearney_table_options("Global Cities Index", GCI_DIMENSIONS),
-    "gco": kearney_table_options("Global Cities Outlook", GCO_DIMENSIONS),
+    "gci": make_kearney_table_options("Global Cities Index", GCI_DIMENSIONS),
+    "gco": make_kearney_table_options("Global Cities Outlook", GCO_DIMENSIONS),
     "check_rank_order": True,
     "expected_rows": 30,
 }

@@ -19,14 +19,14 @@ from .tables import (
     NUMBER_TOKEN,
     RANK_GROUP,
     RANK_TOKEN,
-    html_items_options,
-    html_table_options,
-    matching_tables,
+    make_html_items_options,
+    make_html_table_options,
+    find_matching_tables,
     merge_options,
-    numbers_pattern,
+    build_numbers_pattern,
     parse_html_ranking,
     parse_pdf_report,
-    pdf_table_options,
+    make_pdf_table_options,
     read_html,
 )
 
@@ -47,7 +47,7 @@ PDF_PATTERN = (
     RANK_GROUP
     + rf"\s+(?P<city>{NAME_TOKEN})(?:\s{{2,}}(?P<country>{NAME_TOKEN}))?\s{{2,}}"
     + rf"(?P<score>{NUMBER_TOKEN})"
-    + numbers_pattern([], optional=[f"{name}_score" for name in CATEGORIES])
+    + build_numbers_pattern([], optional=[f"{name}_score" for name in CATEGORIES])
 )
 
 DEFAULT_OPTIONS = {
@@ -60,7 +60,7 @@ DEFAULT_OPTIONS = {
     ),
     "edition_format": "{}",
     "layout": "auto",
-    "table": html_table_options(
+    "table": make_html_table_options(
         {
             "rank": ["rank"],
             "city": ["city"],
@@ -70,8 +70,8 @@ DEFAULT_OPTIONS = {
         },
         all_tables=True,
     ),
-    "list": html_items_options("li", pattern=LIST_PATTERN, start=LIST_START),
-    "pdf": pdf_table_options(["rank", "city", "score"], PDF_PATTERN),
+    "list": make_html_items_options("li", pattern=LIST_PATTERN, start=LIST_START),
+    "pdf": make_pdf_table_options(["rank", "city", "score"], PDF_PATTERN),
     "column_gap": 1.0,
     "count_pattern": None,
     "check_rank_order": False,
@@ -102,7 +102,7 @@ def choose_layout(data: bytes, source: str, opts: dict) -> str:
     if opts["layout"] != "auto":
         return opts["layout"]
     table = opts["table"]
-    found = matching_tables(
+    found = find_matching_tables(
         read_html(data, source),
         source,
         columns=table["columns"],

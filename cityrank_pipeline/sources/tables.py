@@ -57,33 +57,33 @@ MISSING_VALUES = frozenset({"", "-", "\u2013", "\u2014", "n/a", "na", "n.a.", ".
 RESERVED_FIELDS = frozenset({"rank", "score", "city", "country", "previous_rank", "previous_score"})
 
 
-def rank_city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
+def build_rank_city_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
     """A row pattern "rank city n1 n2 … [o1 o2 …]" with the given named number fields.
 
     Why: most ranking tables print rank, name, then numbers; building the regex in one place
     keeps the parsers' defaults consistent (the city is the shortest text before the numbers).
     """
-    return RANK_GROUP + rf"\s+(?P<city>{NAME_TOKEN})" + numbers_pattern(numbers, optional)
+    return RANK_GROUP + rf"\s+(?P<city>{NAME_TOKEN})" + build_numbers_pattern(numbers, optional)
 
 
-def city_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
+def build_city_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
     """A row pattern "city n1 n2 …" for tables keyed by city with one column per measure."""
-    return rf"(?P<city>{NAME_TOKEN})" + numbers_pattern(numbers, optional)
+    return rf"(?P<city>{NAME_TOKEN})" + build_numbers_pattern(numbers, optional)
 
 
-def numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
+def build_numbers_pattern(numbers: Sequence[str], optional: Sequence[str] = ()) -> str:
     """Whitespace-separated named values; the optional ones may be missing all together.
 
     A field named `…rank` reads a rank (tie markers allowed), any other a number; either may
     be a dash where the publication prints no figure.
     """
-    required = "".join(value_group(name) for name in numbers)
+    required = "".join(build_value_group(name) for name in numbers)
     if not optional:
         return required
-    return required + "(?:" + "".join(value_group(name) for name in optional) + ")?"
+    return required + "(?:" + "".join(build_value_group(name) for name in optional) + ")?"
 
 
-def value_group(name: str) -> str:
+def build_value_group(name: str) -> str:
     """One whitespace-led named group for a rank or number column."""
     token = RANK_TOKEN if name.endswith("rank") else NUMBER_TOKEN
     return rf"\s+(?P<{name}>{token}|[-\u2013\u2014])"
@@ -259,7 +259,7 @@ def read_html(data: bytes, source: str):
     return BeautifulSoup(data, "lxml")
 
 
-def html_text(soup) -> str:
+def extract_html_text(soup) -> str:
     """The page's visible text, one block per line (titles, headings, cells)."""
     return soup.get_text("\n")
 
@@ -282,36 +282,36 @@ def read_html_table(
     row too short for the mapped columns is an error.
     """
     records: list[TableRecord] = []
-    found = list(matching_tables(soup, source, columns=columns, required=required, table_selector=table_selector))
+    found = list(find_matching_tables(soup, source, columns=columns, required=required, table_selector=table_selector))
     if not found:
         raise LayoutError(
             source,
             f"no table has columns for {sorted(required)} (header words {dict(columns)}); "
-            f"table headers seen: {table_headers(soup, table_selector)[:5]}",
+            f"table headers seen: {list_table_headers(soup, table_selector)[:5]}",
         )
     for number, (rows, header_index, mapping) in enumerate(found if all_tables else found[:1]):
-        records.extend(records_from_html_rows(rows[header_index + 1 :], mapping, source, table=number))
+        records.extend(read_html_rows(rows[header_index + 1 :], mapping, source, table=number))
     if not records:
         raise LayoutError(source, "the ranking table has a header but no rows")
     return records
 
 
-def matching_tables(soup, source: str, *, columns, required, table_selector: str | None = None):
+def find_matching_tables(soup, source: str, *, columns, required, table_selector: str | None = None):
     """(rows, header row index, column map) of each table whose header has the required columns."""
     for table in soup.select(table_selector) if table_selector else soup.find_all("table"):
-        rows = table_rows(table)
+        rows = list_table_rows(table)
         found = find_header_row(rows, columns, required, source)
         if found is not None:
             yield rows, *found
 
 
-def table_headers(soup, table_selector: str | None) -> list[list[str]]:
+def list_table_headers(soup, table_selector: str | None) -> list[list[str]]:
     """The first row of every table, for an error message that shows what the page has."""
     tables = soup.select(table_selector) if table_selector else soup.find_all("table")
-    return [expand_cells(rows[0]) for rows in map(table_rows, tables) if rows]
+    return [expand_cells(rows[0]) for rows in map(list_table_rows, tables) if rows]
 
 
-def table_rows(table) -> list:
+def list_table_rows(table) -> list:
     """The table's own rows, not those of tables nested in its cells."""
     return [row for row in table.find_all("tr") if row.find_parent("table") is table]
 
@@ -333,7 +333,7 @@ def find_header_row(rows, columns, required, source) -> tuple[int, dict[str, int
     """
     for index, row in enumerate(rows):
         header = [normalise_words(cell) for cell in expand_cells(row)]
-        candidates = {name: column_candidates(header, words) for name, words in columns.items()}
+        candidates = {name: find_column_candidates(header, words) for name, words in columns.items()}
         if not all(candidates[name] for name in required):
             continue
         ambiguous = {name: [header[i] for i in found] for name, found in candidates.items() if len(found) > 1}
@@ -343,7 +343,7 @@ def find_header_row(rows, columns, required, source) -> tuple[int, dict[str, int
     return None
 
 
-def column_candidates(header: Sequence[str], words: str | Sequence[str]) -> list[int]:
+def find_column_candidates(header: Sequence[str], words: str | Sequence[str]) -> list[int]:
     """Cells for a field's header words, tried in order: exact cell text, then containment.
 
     Why in order: the catalog lists alternatives by preference ("overall score", "score"),
@@ -351,17 +351,17 @@ def column_candidates(header: Sequence[str], words: str | Sequence[str]) -> list
     """
     wanted = [w for w in (normalise_words(word) for word in ([words] if isinstance(words, str) else words)) if w]
     for word in wanted:
-        found = distinct_cells(header, (i for i, cell in enumerate(header) if cell == word))
+        found = drop_repeated_cells(header, (i for i, cell in enumerate(header) if cell == word))
         if found:
             return found
     for word in wanted:
-        found = distinct_cells(header, (i for i, cell in enumerate(header) if f" {word} " in f" {cell} "))
+        found = drop_repeated_cells(header, (i for i, cell in enumerate(header) if f" {word} " in f" {cell} "))
         if found:
             return found
     return []
 
 
-def distinct_cells(header: Sequence[str], indices: Iterable[int]) -> list[int]:
+def drop_repeated_cells(header: Sequence[str], indices: Iterable[int]) -> list[int]:
     """Distinct matching cells in order: a colspan repeats one cell, which is still one column."""
     result: list[int] = []
     last: int | None = None
@@ -373,7 +373,7 @@ def distinct_cells(header: Sequence[str], indices: Iterable[int]) -> list[int]:
     return result
 
 
-def records_from_html_rows(rows, mapping: Mapping[str, int], source: str, *, table: int) -> list[TableRecord]:
+def read_html_rows(rows, mapping: Mapping[str, int], source: str, *, table: int) -> list[TableRecord]:
     """Records from the data rows under a header, by the column map."""
     records = []
     width = max(mapping.values()) + 1
@@ -421,7 +421,7 @@ def read_html_items(
             continue
         values = read_item_fields(item, fields) if fields else match_item(text, pattern, source, number)
         if position_ranks and not values.get("rank"):
-            values["rank"] = str(list_position(item))
+            values["rank"] = str(find_list_position(item))
         missing = [name for name in required if not values.get(name)]
         if missing:
             raise LayoutError(source, f"item lacks {missing}: {text[:80]!r}", row=number)
@@ -448,7 +448,7 @@ def match_item(text: str, pattern: str, source: str, number: int) -> dict[str, s
     return dict(match.groupdict())
 
 
-def list_position(item) -> int:
+def find_list_position(item) -> int:
     """The number an `<ol>` shows for this `<li>` (honouring `start` and `value`)."""
     parent = item.find_parent(["ol", "ul"])
     if item.name != "li" or parent is None or parent.name != "ol":
@@ -526,23 +526,23 @@ def read_pdf_pages(data: bytes, source: str, *, column_gap: float = 1.0) -> list
     except Exception as error:  # pdfminer raises many kinds (syntax, zlib, struct, key) on damaged files
         raise LayoutError(source, f"unreadable PDF ({type(error).__name__}: {error})") from error
     return [
-        PdfPage(number, tuple(lines_of_words(words, column_gap)))
+        PdfPage(number, tuple(group_words_into_lines(words, column_gap)))
         for number, words in enumerate(words_by_page, start=1)
     ]
 
 
-def lines_of_words(words: Sequence[Mapping], column_gap: float) -> list[str]:
+def group_words_into_lines(words: Sequence[Mapping], column_gap: float) -> list[str]:
     """Group positioned words into lines (by vertical overlap) and join them left to right."""
     lines: list[list[Mapping]] = []
     for word in sorted(words, key=lambda w: (round(w["top"], 1), w["x0"])):
-        if lines and same_line(lines[-1][0], word):
+        if lines and is_same_line(lines[-1][0], word):
             lines[-1].append(word)
         else:
             lines.append([word])
     return [join_words(sorted(line, key=lambda w: w["x0"]), column_gap) for line in lines]
 
 
-def same_line(first: Mapping, word: Mapping) -> bool:
+def is_same_line(first: Mapping, word: Mapping) -> bool:
     """Words belong to one line when their tops differ by less than half the text height."""
     height = max(first["bottom"] - first["top"], 1.0)
     return abs(word["top"] - first["top"]) < height / 2
@@ -558,12 +558,14 @@ def join_words(words: Sequence[Mapping], column_gap: float) -> str:
     return "".join(parts)
 
 
-def pdf_text(pages: Sequence[PdfPage]) -> str:
+def join_pdf_text(pages: Sequence[PdfPage]) -> str:
     """All pages' text, for edition and publication checks."""
     return "\n".join("\n".join(page.lines) for page in pages)
 
 
-def read_pdf_table(pages: Sequence[PdfPage], source: str, spec: PdfTableSpec, *, required: bool = True) -> list[TableRecord]:
+def read_pdf_table(
+    pages: Sequence[PdfPage], source: str, spec: PdfTableSpec, *, required: bool = True
+) -> list[TableRecord]:
     """Records of every part of the table: each page region under a matching header.
 
     A table continued over pages repeats its header on each page (as report tables do); every
@@ -573,7 +575,7 @@ def read_pdf_table(pages: Sequence[PdfPage], source: str, spec: PdfTableSpec, *,
     records: list[TableRecord] = []
     region_count = 0
     for page in pages:
-        for header_end, region in table_regions(page.lines, spec):
+        for find_header_end, region in find_table_regions(page.lines, spec):
             records.extend(read_region(region, page.number, spec, source, table=region_count))
             region_count += 1
     if region_count == 0 and required:
@@ -584,10 +586,10 @@ def read_pdf_table(pages: Sequence[PdfPage], source: str, spec: PdfTableSpec, *,
     return records
 
 
-def table_regions(lines: Sequence[str], spec: PdfTableSpec) -> list[tuple[int, Sequence[str]]]:
+def find_table_regions(lines: Sequence[str], spec: PdfTableSpec) -> list[tuple[int, Sequence[str]]]:
     """The line ranges under each matching header on a page, up to the next header or end."""
     regions = []
-    headers = list(header_blocks(lines, spec))
+    headers = list(find_header_blocks(lines, spec))
     title_from = 0
     for index, (start, end) in enumerate(headers):
         stop = headers[index + 1][0] if index + 1 < len(headers) else len(lines)
@@ -597,11 +599,11 @@ def table_regions(lines: Sequence[str], spec: PdfTableSpec) -> list[tuple[int, S
     return regions
 
 
-def header_blocks(lines: Sequence[str], spec: PdfTableSpec):
+def find_header_blocks(lines: Sequence[str], spec: PdfTableSpec):
     """(first, last) line indices of each header block: the fewest lines holding every word."""
     index = 0
     while index < len(lines):
-        end = header_end(lines, index, spec)
+        end = find_header_end(lines, index, spec)
         if end is None:
             index += 1
             continue
@@ -609,7 +611,7 @@ def header_blocks(lines: Sequence[str], spec: PdfTableSpec):
         index = end + 1
 
 
-def header_end(lines: Sequence[str], start: int, spec: PdfTableSpec) -> int | None:
+def find_header_end(lines: Sequence[str], start: int, spec: PdfTableSpec) -> int | None:
     """Last line of a header block starting at `start`, or None when none starts there."""
     if not any(has_all_words(lines[start], word) for word in spec.header_words):
         return None
@@ -683,7 +685,7 @@ class MeasureFields:
     score: str | None = None
 
 
-def measure_fields(names: Iterable[str], main: str | None) -> list[MeasureFields]:
+def find_measure_fields(names: Iterable[str], main: str | None) -> list[MeasureFields]:
     """The measures a record's field names describe, by the `<measure>_rank/_score` convention."""
     names = list(names)
     found: dict[str, MeasureFields] = {}
@@ -700,7 +702,9 @@ def measure_fields(names: Iterable[str], main: str | None) -> list[MeasureFields
     return list(found.values())
 
 
-def rows_from_records(records: Sequence[TableRecord], source: str, *, edition: str, measure: str | None = "total") -> list[ScoreRow]:
+def build_score_rows(
+    records: Sequence[TableRecord], source: str, *, edition: str, measure: str | None = "total"
+) -> list[ScoreRow]:
     """ScoreRows from read records: one per city and measure that the record prints.
 
     The main measure (`measure`) comes from the `rank`/`score` fields and must be there;
@@ -710,8 +714,8 @@ def rows_from_records(records: Sequence[TableRecord], source: str, *, edition: s
     rows: list[ScoreRow] = []
     for record in records:
         city = read_city(record, source)
-        for spec in measure_fields(record.fields, measure):
-            row = measure_row(record, spec, source, edition=edition, city=city, main=spec.measure == measure)
+        for spec in find_measure_fields(record.fields, measure):
+            row = build_measure_row(record, spec, source, edition=edition, city=city, main=spec.measure == measure)
             if row is not None:
                 rows.append(row)
     return rows
@@ -725,7 +729,9 @@ def read_city(record: TableRecord, source: str) -> str:
     return city
 
 
-def measure_row(record: TableRecord, spec: MeasureFields, source: str, *, edition: str, city: str, main: bool) -> ScoreRow | None:
+def build_measure_row(
+    record: TableRecord, spec: MeasureFields, source: str, *, edition: str, city: str, main: bool
+) -> ScoreRow | None:
     """One measure's row for a record, or None when it prints nothing for a side measure."""
     rank_text = record.get(spec.rank) if spec.rank else None
     score_text = record.get(spec.score) if spec.score else None
@@ -735,7 +741,7 @@ def measure_row(record: TableRecord, spec: MeasureFields, source: str, *, editio
         return None
     rank, tied = read_value(parse_rank, rank_text, record, source) if not is_missing(rank_text) else (None, False)
     score = read_value(parse_number, score_text, record, source) if not is_missing(score_text) else None
-    extra = main_extras(record, source) if main else {}
+    extra = read_main_extras(record, source) if main else {}
     return ScoreRow(
         edition=edition,
         city=city,
@@ -749,7 +755,7 @@ def measure_row(record: TableRecord, spec: MeasureFields, source: str, *, editio
     )
 
 
-def main_extras(record: TableRecord, source: str) -> dict:
+def read_main_extras(record: TableRecord, source: str) -> dict:
     """Previous-edition figures and the note, which belong to the main measure's row."""
     extras: dict = {}
     if not is_missing(record.get("previous_rank")):
@@ -805,7 +811,7 @@ def check_row_count(rows: Sequence[ScoreRow], expected: int | None, source: str,
         raise LayoutError(source, f"{what} has {len(rows)} rows, expected {expected}")
 
 
-def main_rows(rows: Sequence[ScoreRow], measure: str = "total") -> list[ScoreRow]:
+def select_measure_rows(rows: Sequence[ScoreRow], measure: str = "total") -> list[ScoreRow]:
     """The rows of one measure, in print order."""
     return [row for row in rows if row.measure == measure]
 
@@ -814,7 +820,7 @@ def main_rows(rows: Sequence[ScoreRow], measure: str = "total") -> list[ScoreRow
 # The steps every parser takes, in one place
 
 
-def pdf_table_options(header_words: Sequence[str], row_pattern: str, **overrides) -> dict:
+def make_pdf_table_options(header_words: Sequence[str], row_pattern: str, **overrides) -> dict:
     """A parser's default options for one PDF table: every `PdfTableSpec` key, as lists.
 
     Why: catalog YAML overrides single keys of a table (e.g. only `header_words`), so the
@@ -830,7 +836,7 @@ def open_pdf_publication(data: bytes, source: str, options: Mapping, edition: st
     Uses the options `column_gap`, `publication_words`, `edition_pattern`, `edition_format`.
     """
     pages = read_pdf_pages(data, source, column_gap=options["column_gap"])
-    text = pdf_text(pages)
+    text = join_pdf_text(pages)
     require_words(text, options["publication_words"], source)
     label = resolve_edition(
         text, source, pattern=options["edition_pattern"], label_format=options["edition_format"], given=edition
@@ -845,7 +851,7 @@ def open_html_publication(data: bytes, source: str, options: Mapping, edition: s
     `edition_format`.
     """
     soup = read_html(data, source)
-    text = html_text(soup)
+    text = extract_html_text(soup)
     require_words(text, options["publication_words"], source)
     label = resolve_edition(
         text, source, pattern=options["edition_pattern"], label_format=options["edition_format"], given=edition
@@ -870,8 +876,10 @@ def read_pdf_ranking(
     The checks look at the main measure's rows only (dimension columns are not in rank order).
     """
     spec = PdfTableSpec.from_options(table_options, parser=parser)
-    rows = rows_from_records(read_pdf_table(pages, source, spec, required=required), source, edition=edition, measure=measure)
-    check_ranking(rows, source, measure=measure, check_order=check_order, expected_rows=expected_rows, what=f"table headed {list(spec.header_words)}")
+    records = read_pdf_table(pages, source, spec, required=required)
+    rows = build_score_rows(records, source, edition=edition, measure=measure)
+    what = f"table headed {list(spec.header_words)}"
+    check_ranking(rows, source, measure=measure, check_order=check_order, expected_rows=expected_rows, what=what)
     return rows
 
 
@@ -887,7 +895,7 @@ def check_ranking(
     """The whole-table checks a parser asked for, on the main measure's rows."""
     if not rows or measure is None:
         return
-    ranked = main_rows(rows, measure)
+    ranked = select_measure_rows(rows, measure)
     if check_order:
         check_rank_order(ranked, source)
     check_row_count(ranked, expected_rows, source, what=what)
@@ -921,7 +929,7 @@ def parse_pdf_report(
     return rows
 
 
-def html_table_options(
+def make_html_table_options(
     columns: Mapping[str, Sequence[str]],
     *,
     required: Sequence[str] = ("rank", "city"),
@@ -937,7 +945,7 @@ def html_table_options(
     }
 
 
-def html_items_options(
+def make_html_items_options(
     item_selector: str,
     *,
     fields: Mapping[str, str] | None = None,
@@ -964,14 +972,16 @@ def read_html_layout(soup, source: str, layout: Mapping) -> list[TableRecord]:
     return read_html_items(soup, source, **layout)
 
 
-def parse_html_ranking(data: bytes, source: str, options: Mapping, edition: str | None, *, layout: str) -> list[ScoreRow]:
+def parse_html_ranking(
+    data: bytes, source: str, options: Mapping, edition: str | None, *, layout: str
+) -> list[ScoreRow]:
     """An HTML page's ranking as ScoreRows, read by the options' `layout` sub-mapping.
 
     The page must name the publication; the row count is checked against `expected_rows`, or
     else against the count the page prints (`count_pattern`, e.g. "Top 40") when it prints one.
     """
     soup, text, label = open_html_publication(data, source, options, edition)
-    rows = rows_from_records(read_html_layout(soup, source, options[layout]), source, edition=label)
+    rows = build_score_rows(read_html_layout(soup, source, options[layout]), source, edition=label)
     expected = options["expected_rows"] or find_count(text, options.get("count_pattern"))
     check_ranking(
         rows, source, measure="total", check_order=options["check_rank_order"], expected_rows=expected, what="ranking"
