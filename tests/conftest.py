@@ -109,7 +109,6 @@ def table_snapshot(url: str) -> dict[str, list[tuple]]:
         ).fetchall()
         for (table,) in tables:
             schema, name = table.split(".")
-            query = sql.SQL("SELECT xmin::text, t.* FROM {}.{} t ORDER BY 2, 3, 4").format(
-                sql.Identifier(schema), sql.Identifier(name))
-            out[table] = [tuple(r) for r in conn.execute(query).fetchall()]
+            query = sql.SQL("SELECT xmin::text, t.* FROM {}.{} t").format(sql.Identifier(schema), sql.Identifier(name))
+            out[table] = sorted((tuple(r) for r in conn.execute(query).fetchall()), key=repr)
     return out

@@ -1,0 +1,68 @@
+"""Loading an edition: one transaction, COPY, idempotent to the byte, replace-if-changed."""
+
+import psycopg
+import pytest
+
+from cityrank_pipeline.editions import parse_edition, register_curated_editions
+from cityrank_pipeline.loading import edition_meta, load_edition
+from cityrank_pipeline.snapshots import RawStore
+
+from conftest import table_snapshot
+
+
+@pytest.fixture
+def gfci38(tmp_path, catalog):
+    store = RawStore(tmp_path / "raw")
+    register_curated_editions(catalog, store)
+    source = store.edition_source("GFCI", "GFCI 38")
+    frame, snapshot, _ = parse_edition(catalog, store, source)
+    meta = edition_meta(catalog["GFCI"], "GFCI 38", frame, snapshot, complete=False)
+    return frame, snapshot, meta
+
+
+def test_loading_twice_leaves_the_warehouse_identical(migrated_url, catalog, gfci38):
+    frame, snapshot, meta = gfci38
+    with psycopg.connect(migrated_url) as conn:
+        first = load_edition(conn, catalog, catalog["GFCI"], frame, snapshot, meta)
+    before = table_snapshot(migrated_url)
+    with psycopg.connect(migrated_url) as conn:
+        second = load_edition(conn, catalog, catalog["GFCI"], frame, snapshot, meta)
+    after = table_snapshot(migrated_url)
+    assert first.changed and first.rows == 10
+    assert not second.changed
+    assert before == after  # values and xmin: not even a rewrite of equal rows
+    with psycopg.connect(migrated_url) as conn:
+        count, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT (index_code, edition, city_key, measure_code)) FROM warehouse.fact_city_score"
+        ).fetchone()
+        edition = conn.execute("SELECT published_on::text, city_count FROM warehouse.dim_edition").fetchone()
+        provenance = conn.execute(
+            "SELECT DISTINCT s.original_name, s.bytes > 0, length(s.snapshot_id) FROM warehouse.fact_city_score f "
+            "JOIN meta.snapshot s USING (snapshot_id)").fetchall()
+    assert count == distinct == 10
+    assert edition == ("2025-09-25", 120)
+    assert provenance == [("published_figures.csv", True, 64)]
+
+
+def test_changed_rows_replace_the_edition(migrated_url, catalog, gfci38):
+    frame, snapshot, meta = gfci38
+    with psycopg.connect(migrated_url) as conn:
+        load_edition(conn, catalog, catalog["GFCI"], frame, snapshot, meta)
+        smaller = frame[frame["city"] != "Shenzhen"]
+        result = load_edition(conn, catalog, catalog["GFCI"], smaller, snapshot, meta)
+        cities = {r[0] for r in conn.execute("SELECT city_key FROM warehouse.fact_city_score").fetchall()}
+    assert result.changed and result.deleted == 10 and result.rows == 9
+    assert "shenzhen" not in cities and "seoul" in cities
+
+
+def test_a_failed_load_leaves_nothing_behind(migrated_url, catalog, gfci38):
+    frame, snapshot, meta = gfci38
+    with psycopg.connect(migrated_url) as conn:
+        load_edition(conn, catalog, catalog["GFCI"], frame, snapshot, meta)
+    before = table_snapshot(migrated_url)
+    broken = frame.copy()
+    broken.loc[broken.index[-1], "city_key"] = "atlantis"  # violates the dim_city foreign key mid-COPY
+    with psycopg.connect(migrated_url) as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            load_edition(conn, catalog, catalog["GFCI"], broken, snapshot, meta)
+    assert table_snapshot(migrated_url) == before
