@@ -239,6 +239,12 @@ def test_html_ordered_list_numbering_gives_ranks():
     assert [(r.get("rank"), r.get("city")) for r in records] == [("5", "Geneva"), ("9", "Basel"), ("10", "Bern")]
 
 
+def test_html_position_ranks_outside_an_ordered_list_are_refused():
+    with pytest.raises(LayoutError, match=r"l\.html: row 1: ranks by position need <li> items of an <ol>"):
+        read_html_items(read_html(LIST_PAGE, "l.html"), "l.html", item_selector="div.card h3",
+                        pattern=r"(?P<city>.+)", position_ranks=True)
+
+
 def test_html_blocks_are_read_by_css_selectors():
     records = read_html_items(read_html(LIST_PAGE, "l.html"), "l.html", item_selector="div.card",
                               fields={"rank": ".r", "city": "h3", "funding_score": ".funding"})

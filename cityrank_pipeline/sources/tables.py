@@ -233,7 +233,7 @@ class TableRecord:
     """One row as read: field name → printed text (None where a column or group is absent)."""
 
     fields: Mapping[str, str | None]
-    row: int  # 1-based: within the HTML table, or within the table's part on a PDF page
+    row: int  # 1-based: <tr> under the HTML header, item among those selected, or row of the table on a PDF page
     page: int | None = None
     table: int = 0  # which matching table (HTML) or table region (PDF) it came from
     text: str | None = None  # the whole printed line or item, for error messages
@@ -421,7 +421,7 @@ def read_html_items(
             continue
         values = read_item_fields(item, fields) if fields else match_item(text, pattern, source, number)
         if position_ranks and not values.get("rank"):
-            values["rank"] = str(find_list_position(item))
+            values["rank"] = str(find_list_position(item, source, number))
         missing = [name for name in required if not values.get(name)]
         if missing:
             raise LayoutError(source, f"item lacks {missing}: {text[:80]!r}", row=number)
@@ -448,17 +448,22 @@ def match_item(text: str, pattern: str, source: str, number: int) -> dict[str, s
     return dict(match.groupdict())
 
 
-def find_list_position(item) -> int:
-    """The number an `<ol>` shows for this `<li>` (honouring `start` and `value`)."""
+def find_list_position(item, source: str, number: int) -> int:
+    """The number an `<ol>` shows for this `<li>` (honouring `start` and `value`).
+
+    Only an ordered list carries ranks in its numbering: any other element is refused.
+    """
     parent = item.find_parent(["ol", "ul"])
     if item.name != "li" or parent is None or parent.name != "ol":
-        raise ValueError("position ranks need <li> items of an <ol>")
-    number = int(parent.get("start", 1)) - 1
+        raise LayoutError(source, f"ranks by position need <li> items of an <ol>, not <{item.name}>", row=number)
+    start = str(parent.get("start", "1")).strip()
+    position = (int(start) if start.isdigit() else 1) - 1
     for sibling in parent.find_all("li", recursive=False):
-        number = int(sibling["value"]) if sibling.get("value", "").isdigit() else number + 1
+        value = str(sibling.get("value", "")).strip()
+        position = int(value) if value.isdigit() else position + 1
         if sibling is item:
-            return number
-    raise ValueError("item not found in its list")
+            break
+    return position
 
 
 # --------------------------------------------------------------------------------------------
@@ -575,7 +580,7 @@ def read_pdf_table(
     records: list[TableRecord] = []
     region_count = 0
     for page in pages:
-        for find_header_end, region in find_table_regions(page.lines, spec):
+        for region in find_table_regions(page.lines, spec):
             records.extend(read_region(region, page.number, spec, source, table=region_count))
             region_count += 1
     if region_count == 0 and required:
@@ -586,15 +591,15 @@ def read_pdf_table(
     return records
 
 
-def find_table_regions(lines: Sequence[str], spec: PdfTableSpec) -> list[tuple[int, Sequence[str]]]:
-    """The line ranges under each matching header on a page, up to the next header or end."""
+def find_table_regions(lines: Sequence[str], spec: PdfTableSpec) -> list[Sequence[str]]:
+    """The lines under each matching header on a page, up to the next header or the page end."""
     regions = []
     headers = list(find_header_blocks(lines, spec))
     title_from = 0
     for index, (start, end) in enumerate(headers):
         stop = headers[index + 1][0] if index + 1 < len(headers) else len(lines)
         if has_title(lines[title_from:start], spec.title_words):
-            regions.append((end, lines[end + 1 : stop]))
+            regions.append(lines[end + 1 : stop])
         title_from = end + 1
     return regions
 
