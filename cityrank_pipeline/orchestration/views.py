@@ -3,6 +3,7 @@
 
 import dagster as dg
 
+from ..focus import write_focus_config
 from ..migrations import apply_views
 from .resources import CityrankResource
 
@@ -33,11 +34,13 @@ def build_views_asset(loaded_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         with cityrank.connect() as conn:
             files = apply_views(conn, settings.sql_dir)
             with conn.transaction():
+                # Focus city and peers are data the views join; write them before refreshing.
+                focus_changed = write_focus_config(conn, settings, cityrank.catalog())
                 refreshed = refresh_materialized_views(conn)
             count = conn.execute("SELECT count(*) FROM mart.city_scores").fetchone()[0]
         return dg.MaterializeResult(metadata={
             "view_files": ", ".join(p.name for p in files), "materialized_views_refreshed": ", ".join(refreshed) or "none",
-            "city_scores_rows": count,
+            "city_scores_rows": count, "focus_config_changed": focus_changed,
         })
 
     return mart_views

@@ -13,6 +13,8 @@ WITH overall AS (
     JOIN warehouse.dim_edition e ON e.index_code = f.index_code AND e.edition = f.edition
     WHERE f.measure_code = 'total'
     WINDOW w AS (PARTITION BY f.index_code, f.city_key ORDER BY e.edition_seq DESC)
+), peer_group AS (  -- the focus city and its peers (meta, written from CITYRANK_FOCUS_CITY / CITYRANK_PEERS)
+    SELECT city_key FROM meta.focus_city UNION SELECT city_key FROM meta.peer_city
 )
 SELECT o.index_code,
        i.name                         AS index_name,
@@ -31,14 +33,23 @@ SELECT o.index_code,
        o.previous_rank - o.rank       AS rank_change,
        o.score - o.previous_score     AS score_change,
        o.confidence,
-       o.note
+       o.note,
+       pr.peer_group_rank,
+       pr.peer_group_size
 FROM overall o
 JOIN warehouse.dim_index i   ON i.index_code = o.index_code
 JOIN warehouse.dim_city c    ON c.city_key = o.city_key
 JOIN warehouse.dim_edition ed ON ed.index_code = o.index_code AND ed.edition = o.edition
+LEFT JOIN LATERAL (
+    SELECT 1 + count(*) FILTER (WHERE f.rank < o.rank) AS peer_group_rank, count(*) AS peer_group_size
+    FROM warehouse.fact_city_score f JOIN peer_group g ON g.city_key = f.city_key
+    WHERE f.index_code = o.index_code AND f.edition = o.edition AND f.measure_code = 'total' AND f.rank IS NOT NULL
+) pr ON o.rank IS NOT NULL AND o.city_key IN (SELECT city_key FROM peer_group)
 WHERE o.recency = 1;
 
 COMMENT ON VIEW mart.city_scorecard IS 'Per city and index: latest edition, rank and score, and the change since the city''s previous edition.';
 COMMENT ON COLUMN mart.city_scorecard.rank_change IS 'Places gained since the previous edition (positive = moved up); NULL when either rank is unknown.';
 COMMENT ON COLUMN mart.city_scorecard.score_change IS 'Score difference since the previous edition, in the index''s own scale.';
 COMMENT ON COLUMN mart.city_scorecard.rank IS 'Overall rank in the latest edition; NULL when the publisher did not disclose it (see note).';
+COMMENT ON COLUMN mart.city_scorecard.peer_group_rank IS 'For the focus city and its peers: place among them (those with a disclosed rank in the same edition); NULL for other cities.';
+COMMENT ON COLUMN mart.city_scorecard.peer_group_size IS 'How many of the focus city and its peers have a disclosed rank in that edition.';

@@ -1,0 +1,70 @@
+-- Where the focus city does worse than it does overall: per index, the latest edition in which
+-- the focus city has ranked sub-measures, each measure ranked below the city's overall rank in
+-- that same edition. Comparing with the city's own overall rank (not with 5th place) finds
+-- what drags the total down; ordering puts what the city can influence first, then the
+-- widest gap, so a department reads its work list from the top.
+SELECT meta.define_matview('weak_indicators', $view$
+WITH measured AS (
+    SELECT DISTINCT ON (f.index_code) f.index_code, f.edition, f.city_key
+    FROM warehouse.fact_city_score f
+    JOIN meta.focus_city fc      ON fc.city_key = f.city_key
+    JOIN warehouse.dim_edition e ON e.index_code = f.index_code AND e.edition = f.edition
+    WHERE f.measure_code <> 'total' AND f.rank IS NOT NULL
+    ORDER BY f.index_code, e.edition_seq DESC
+), weak AS (
+    SELECT m.index_code, m.edition, m.city_key, m.measure_code, m.rank AS measure_rank, m.rank_tied,
+           o.rank AS overall_rank, m.rank - o.rank AS rank_gap, m.confidence
+    FROM measured l
+    JOIN warehouse.fact_city_score m ON m.index_code = l.index_code AND m.edition = l.edition
+                                    AND m.city_key = l.city_key AND m.measure_code <> 'total'
+    JOIN warehouse.fact_city_score o ON o.index_code = l.index_code AND o.edition = l.edition
+                                    AND o.city_key = l.city_key AND o.measure_code = 'total'
+    WHERE m.rank > o.rank
+)
+SELECT row_number() OVER (ORDER BY d.city_can_influence DESC, w.rank_gap DESC, w.index_code, w.measure_code)::int AS priority,
+       w.index_code,
+       i.name                                    AS index_name,
+       w.edition,
+       e.published_on,
+       w.edition = (SELECT x.edition FROM warehouse.dim_edition x WHERE x.index_code = w.index_code
+                    ORDER BY x.edition_seq DESC LIMIT 1) AS is_latest_edition,
+       c.name                                    AS city,
+       w.measure_code                            AS measure,
+       d.name                                    AS measure_name,
+       d.level,
+       w.measure_rank,
+       w.rank_tied,
+       w.overall_rank,
+       w.rank_gap,
+       e.city_count,
+       d.department,
+       d.city_can_influence,
+       d.definition,
+       w.confidence
+FROM weak w
+JOIN warehouse.dim_index i   ON i.index_code = w.index_code
+JOIN warehouse.dim_edition e ON e.index_code = w.index_code AND e.edition = w.edition
+JOIN warehouse.dim_city c    ON c.city_key = w.city_key
+JOIN warehouse.dim_measure d ON d.index_code = w.index_code AND d.measure_code = w.measure_code
+$view$, ARRAY['index_code', 'measure']);
+
+COMMENT ON MATERIALIZED VIEW mart.weak_indicators IS 'The focus city''s measures ranked worse than its overall rank in the same edition, with the owner department; ORDER BY priority for the action list.';
+COMMENT ON COLUMN mart.weak_indicators.priority IS 'Action order: measures the city can influence first, then the widest gap to the overall rank.';
+COMMENT ON COLUMN mart.weak_indicators.index_code IS 'Index code.';
+COMMENT ON COLUMN mart.weak_indicators.index_name IS 'Index name.';
+COMMENT ON COLUMN mart.weak_indicators.edition IS 'Latest edition in which the focus city has ranked sub-measures in this index.';
+COMMENT ON COLUMN mart.weak_indicators.published_on IS 'Release date of that edition.';
+COMMENT ON COLUMN mart.weak_indicators.is_latest_edition IS 'False when newer editions exist without sub-measure ranks for the focus city (the figures are older than the overall result).';
+COMMENT ON COLUMN mart.weak_indicators.city IS 'The focus city.';
+COMMENT ON COLUMN mart.weak_indicators.measure IS 'Measure code (sub-index or indicator).';
+COMMENT ON COLUMN mart.weak_indicators.measure_name IS 'Measure name as the publisher writes it.';
+COMMENT ON COLUMN mart.weak_indicators.level IS 'sub_index or indicator.';
+COMMENT ON COLUMN mart.weak_indicators.measure_rank IS 'The focus city''s rank on this measure.';
+COMMENT ON COLUMN mart.weak_indicators.rank_tied IS 'True when the measure rank is a printed tie.';
+COMMENT ON COLUMN mart.weak_indicators.overall_rank IS 'The focus city''s overall rank in the same edition.';
+COMMENT ON COLUMN mart.weak_indicators.rank_gap IS 'measure_rank - overall_rank: places this measure lags the city''s overall standing (always > 0 here).';
+COMMENT ON COLUMN mart.weak_indicators.city_count IS 'Cities ranked in the edition.';
+COMMENT ON COLUMN mart.weak_indicators.department IS 'City department that owns the measure (catalog: measure department, else the index owner).';
+COMMENT ON COLUMN mart.weak_indicators.city_can_influence IS 'Whether city policy can move this measure (catalog influence flag).';
+COMMENT ON COLUMN mart.weak_indicators.definition IS 'What the measure covers, from the catalog.';
+COMMENT ON COLUMN mart.weak_indicators.confidence IS 'Confidence of the measure figure: reported, derived, disputed or low.';
