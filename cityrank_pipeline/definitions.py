@@ -9,9 +9,13 @@ from __future__ import annotations
 import dagster as dg
 
 from .catalog import load_catalog
+from .orchestration.acquisition import build_poll_job, build_publication_check, polled_entries
 from .orchestration.assets import build_index_assets
+from .orchestration.fetcher import LiveFetcherResource
+from .orchestration.freshness import build_release_calendar_check, build_release_calendar_job
 from .orchestration.jobs import build_edition_job, views_job
 from .orchestration.resources import CityrankResource
+from .orchestration.schedules import build_schedules
 from .orchestration.sensors import build_new_edition_sensor, build_views_refresh_sensor
 from .orchestration.views import build_views_asset
 from .settings import load_settings
@@ -22,11 +26,15 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
     index_assets = [a for entry in catalog for a in build_index_assets(entry)]
     loaded_keys = [a.key for a in index_assets if a.key.path[-1] == "warehouse_scores"]
     edition_jobs = [build_edition_job(entry) for entry in catalog]
+    polled = polled_entries(catalog)
+    calendar_checks = [build_release_calendar_check(entry) for entry in catalog]
     return dg.Definitions(
-        assets=[*index_assets, build_views_asset(loaded_keys)],
-        jobs=[*edition_jobs, views_job],
+        assets=[*index_assets, build_views_asset(loaded_keys), *(build_publication_check(e) for e in polled)],
+        asset_checks=calendar_checks,
+        jobs=[*edition_jobs, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
+        schedules=build_schedules(catalog),
         sensors=[build_views_refresh_sensor(edition_jobs, views_job), *(build_new_edition_sensor(e) for e in catalog)],
-        resources={"cityrank": CityrankResource()},
+        resources={"cityrank": CityrankResource(), "fetcher": LiveFetcherResource()},
     )
 
 
