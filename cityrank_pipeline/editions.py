@@ -129,3 +129,35 @@ def edition_fingerprint(settings, source: EditionSource) -> str:
                  settings.expectations_dir / f"{source.index_code.lower()}.json"):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def compare_with_previous_edition(conn, entry: IndexEntry, edition: str, frame: pd.DataFrame) -> tuple[int, list[str]]:
+    """Cross-check the previous edition's figures a publication reprints against the warehouse.
+
+    GPCI prints last year's rank and score beside each city. When the directly preceding
+    edition is loaded, disagreements are worth a look (a restated score, a misread row) but
+    are not a reason to refuse the new edition: the caller reports them as a warning.
+    Returns (figures compared, mismatch descriptions).
+    """
+    reprinted = frame[(frame["measure"] == "total") &
+                      (frame["previous_rank"].notna() | frame["previous_score"].notna())]
+    if reprinted.empty:
+        return 0, []
+    stored = conn.execute(
+        """SELECT f.city_key, f.rank, f.score, f.edition FROM warehouse.fact_city_score f
+           JOIN warehouse.dim_edition e ON e.index_code = f.index_code AND e.edition = f.edition
+           WHERE f.index_code = %s AND f.measure_code = 'total' AND e.edition_seq = %s""",
+        (entry.code, entry.edition_seq(edition) - 1),
+    ).fetchall()
+    previous = {key: (rank, score, label) for key, rank, score, label in stored}
+    compared, mismatches = 0, []
+    for row in reprinted.itertuples():
+        if row.city_key not in previous:
+            continue
+        rank, score, label = previous[row.city_key]
+        compared += 1
+        if pd.notna(row.previous_rank) and rank is not None and int(row.previous_rank) != rank:
+            mismatches.append(f"{row.city}: reprinted {label} rank {int(row.previous_rank)}, warehouse has {rank}")
+        if pd.notna(row.previous_score) and score is not None and abs(float(row.previous_score) - float(score)) > 0.05:
+            mismatches.append(f"{row.city}: reprinted {label} score {row.previous_score}, warehouse has {score}")
+    return compared, mismatches

@@ -30,8 +30,8 @@ def test_one_edition_flows_from_snapshot_to_warehouse(cityrank_env, catalog):
     with dg.instance_for_test() as instance:
         result = _materialize(instance, "GFCI 37")
         assert result.success
-        checks = result.get_asset_check_evaluations()
-        assert [c.passed for c in checks] == [True]
+        checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+        assert checks == {"expectation_suite": True, "matches_previous_edition": True}
         loaded = [m for m in result.get_asset_materialization_events()
                   if m.asset_key == dg.AssetKey(["gfci", "warehouse_scores"])][0]
         assert loaded.materialization.metadata["rows"].value == 10
@@ -55,7 +55,7 @@ def test_a_failing_suite_loads_nothing_and_quarantines_the_file(cityrank_env, ca
         store.register_edition(bad)
         result = _materialize(instance, "GFCI 37")
         assert not result.success
-        [check] = result.get_asset_check_evaluations()
+        [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == "expectation_suite"]
         assert not check.passed
         summary = check.metadata["summary"].value
         assert "Gotham" in summary and "upper bound" in summary and "1300" in summary

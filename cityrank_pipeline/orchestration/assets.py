@@ -13,12 +13,14 @@ import dagster as dg
 import pandas as pd
 
 from ..catalog import IndexEntry
-from ..editions import EditionFailed, edition_fingerprint, parse_edition, quarantine_edition, validate_edition
+from ..editions import (EditionFailed, compare_with_previous_edition, edition_fingerprint, parse_edition,
+                        quarantine_edition, validate_edition)
 from ..loading import edition_meta, load_edition
 from ..snapshots import EditionSource, Snapshot
 from .resources import CityrankResource
 
 SUITE_CHECK = "expectation_suite"
+PREVIOUS_CHECK = "matches_previous_edition"
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
 
     @dg.asset(name="validated_scores", kinds={"great_expectations"}, ins={"parsed_scores": dg.AssetIn(key=asset_key(code, "parsed_scores"))},
               check_specs=[dg.AssetCheckSpec(SUITE_CHECK, asset=validated_key, blocking=True,
-                                             description=f"expectations/{group}.json must pass before the edition is loaded")],
+                                             description=f"expectations/{group}.json must pass before the edition is loaded"),
+                           dg.AssetCheckSpec(PREVIOUS_CHECK, asset=validated_key, blocking=False,
+                                             description="previous-edition figures the file reprints agree with the warehouse (WARN)")],
               **common, description=f"{entry.name}: rows that passed the index's Great Expectations suite.")
     def validated_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, parsed_scores: EditionRows):
         settings = cityrank.settings()
@@ -122,6 +126,13 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
         yield dg.Output(parsed_scores, metadata={"rows": len(parsed_scores.frame), "passed": report.success})
         yield dg.AssetCheckResult(check_name=SUITE_CHECK, asset_key=validated_key, passed=report.success,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
+        with cityrank.connect() as conn:
+            compared, mismatches = compare_with_previous_edition(
+                conn, cityrank.catalog()[code], parsed_scores.source.edition, parsed_scores.frame)
+        yield dg.AssetCheckResult(check_name=PREVIOUS_CHECK, asset_key=validated_key, passed=not mismatches,
+                                  severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={"compared": compared, "mismatches": len(mismatches),
+                                            "details": "; ".join(mismatches[:20]) or "none"})
 
     @dg.asset(name="warehouse_scores", kinds={"postgres"}, ins={"validated_scores": dg.AssetIn(key=validated_key)}, **common,
               description=f"{entry.name}: the edition's rows in warehouse.fact_city_score (one transaction, COPY, replace-if-changed).")
