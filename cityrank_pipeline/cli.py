@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -69,6 +70,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"cityrank: Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home}); Ctrl-C stops it",
           file=sys.stderr)
     process = subprocess.Popen(command, cwd=settings.project_root, env=os.environ.copy())
+
+    def stop(signum, frame):  # pass SIGTERM on, so stopping `cityrank ui` never orphans the UI
+        process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -188,6 +194,116 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso_date(value: str):
+    """argparse type: a YYYY-MM-DD day, refused with a usage error otherwise."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _as_of(value):
+    import datetime as dt
+
+    return value or dt.datetime.now(dt.timezone.utc).date()
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from .database import connect
+    from .orchestration.freshness import sync_release_calendar
+    from .runner import prepare
+
+    settings = load_settings()
+    as_of = _as_of(args.date)
+    target, catalog = prepare(settings)
+    with connect(target.warehouse_url) as conn:
+        sync_release_calendar(conn, catalog)
+        rows = conn.execute(
+            """SELECT index_code, last_edition, last_seen_on, window_start, window_end, grace_end, status
+               FROM mart.release_calendar_at(%s)""", (as_of,)).fetchall()
+    print(f"Release calendar as of {as_of} (mart.release_calendar)")
+    print(f"{'code':<5} {'latest edition':<15} {'seen on':<11} {'expected window':<24} {'grace ends':<11} status")
+    for code, edition, seen_on, start, end, grace_end, status in rows:
+        window = f"{start} – {end}" if start else "—"
+        print(f"{code:<5} {edition or '—':<15} {str(seen_on or '—'):<11} {window:<24} {str(grace_end or '—'):<11} {status}")
+    return 0
+
+
+def cmd_pre_evaluation(args: argparse.Namespace) -> int:
+    from .database import connect
+    from .orchestration.freshness import sync_release_calendar
+    from .runner import prepare
+
+    settings = load_settings()
+    as_of = _as_of(args.date)
+    target, catalog = prepare(settings)
+    with connect(target.warehouse_url) as conn:
+        sync_release_calendar(conn, catalog)
+        rows = conn.execute(
+            """SELECT window_start, window_end, index_code, index_name, index_status, department, measure_name
+               FROM mart.pre_evaluation_at(%s, %s)""", (as_of, args.months)).fetchall()
+    print(f"Release windows in the next {args.months} month(s) as of {as_of} with no edition yet (mart.pre_evaluation):")
+    if not rows:
+        print("  none")
+    grouped: dict = {}
+    for start, end, code, name, status, department, measure in rows:
+        index = grouped.setdefault((start, end), {}).setdefault((code, name, status), {})
+        index.setdefault(department, []).append(measure)
+    for (start, end), indices in grouped.items():
+        print(f"\n{start} – {end}")
+        for (code, name, status), departments in indices.items():
+            note = " (irregular: the window is historical, not announced)" if status == "irregular" else ""
+            print(f"  {code} {name}{note}")
+            for department, measures in departments.items():
+                print(f"    {department}: {'; '.join(measures)}")
+    return 0
+
+
+def cmd_brief(args: argparse.Namespace) -> int:
+    from .brief import BriefError, prepare_mart, write_brief
+    from .database import connect
+    from .focus import FocusConfigError
+    from .runner import prepare
+
+    settings = load_settings()
+    target, catalog = prepare(settings)
+    try:
+        with connect(target.warehouse_url) as conn:
+            prepare_mart(conn, settings, catalog)
+            result = write_brief(conn, settings, catalog, args.index)
+    except (BriefError, FocusConfigError) as exc:
+        _print_err(str(exc))
+        return 1
+    print(result.path)
+    print(f"cityrank: {result.headline.text} ({'written' if result.written else 'unchanged'})", file=sys.stderr)
+    return 0
+
+
+def cmd_db_bi_role(args: argparse.Namespace) -> int:
+    from .bi_role import BI_ROLE, BiRoleError, ensure_bi_role
+    from .database import connect
+    from .runner import prepare
+
+    password = os.environ.get(args.password_from_env) or ""
+    if not password:
+        _print_err(f"environment variable {args.password_from_env} is not set or empty; it must hold the password")
+        return 2
+    settings = load_settings()
+    target, _ = prepare(settings)  # migrations and views first, so the grants cover every mart view
+    try:
+        with connect(target.warehouse_url) as conn:
+            created = ensure_bi_role(conn, password)
+    except BiRoleError as exc:
+        _print_err(str(exc))
+        return 1
+    print(f"cityrank: role {BI_ROLE} {'created' if created else 'updated'}: SELECT on schema mart only", file=sys.stderr)
+    if target.embedded is not None:
+        print(f"cityrank: BI tools connect to: cityrank db url --tcp --user {BI_ROLE}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cityrank", description=(
         "Watch the global city rankings: fetch, parse, validate and load index publications into a "
@@ -224,6 +340,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("catalog", help="validate the catalog in assets/ and list the indices")
     p.set_defaults(func=cmd_catalog)
 
+    p = sub.add_parser("calendar", help="each index's latest edition, expected release window and status (on time / due / overdue)")
+    p.add_argument("--date", type=_iso_date, help="evaluate as of this day, YYYY-MM-DD (default: today, UTC)")
+    p.set_defaults(func=cmd_calendar)
+
+    p = sub.add_parser("pre-evaluation", help="upcoming release windows with each index's measures and owner departments")
+    p.add_argument("--months", type=int, default=12, help="how far ahead to look, in months (default 12)")
+    p.add_argument("--date", type=_iso_date, help="look ahead from this day, YYYY-MM-DD (default: today, UTC)")
+    p.set_defaults(func=cmd_pre_evaluation)
+
     db = sub.add_parser("db", help="database commands").add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     p = db.add_parser("url", help="start the embedded server if needed and print the warehouse connection URL")
     p.add_argument("--tcp", action="store_true", help="print a 127.0.0.1 URL (for BI tools; needs a password role)")
@@ -233,6 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_db_upgrade)
     p = db.add_parser("stop", help="stop the embedded PostgreSQL server")
     p.set_defaults(func=cmd_db_stop)
+    p = db.add_parser("bi-role", help="create or update the read-only login role cityrank_bi (SELECT on schema mart only)")
+    p.add_argument("--password-from-env", required=True, metavar="VAR",
+                   help="name of the environment variable holding the password (never passed on the command line)")
+    p.set_defaults(func=cmd_db_bi_role)
+
+    p = sub.add_parser("brief", help="write the HTML release brief of the newest edition to CITYRANK_HOME/briefs/")
+    p.add_argument("--index", help="index code (default: the most recently published edition of any index)")
+    p.set_defaults(func=cmd_brief)
     return parser
 
 

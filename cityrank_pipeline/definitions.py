@@ -11,8 +11,9 @@ import dagster as dg
 from .catalog import load_catalog
 from .orchestration.acquisition import build_poll_job, build_publication_check, polled_entries
 from .orchestration.assets import build_index_assets
+from .orchestration.briefs import release_brief
 from .orchestration.fetcher import LiveFetcherResource
-from .orchestration.freshness import build_release_calendar_check, build_release_calendar_job
+from .orchestration.freshness import build_release_calendar_checks, build_release_calendar_job
 from .orchestration.jobs import build_edition_job, views_job
 from .orchestration.resources import CityrankResource
 from .orchestration.schedules import build_schedules
@@ -27,10 +28,10 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
     loaded_keys = [a.key for a in index_assets if a.key.path[-1] == "warehouse_scores"]
     edition_jobs = [build_edition_job(entry) for entry in catalog]
     polled = polled_entries(catalog)
-    calendar_checks = [build_release_calendar_check(entry) for entry in catalog]
+    calendar_checks = build_release_calendar_checks(catalog)
     return dg.Definitions(
-        assets=[*index_assets, build_views_asset(loaded_keys), *(build_publication_check(e) for e in polled)],
-        asset_checks=calendar_checks,
+        assets=[*index_assets, build_views_asset(loaded_keys), release_brief, *(build_publication_check(e) for e in polled)],
+        asset_checks=[calendar_checks],
         jobs=[*edition_jobs, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
         schedules=build_schedules(catalog),
         sensors=[build_views_refresh_sensor(edition_jobs, views_job), *(build_new_edition_sensor(e) for e in catalog)],

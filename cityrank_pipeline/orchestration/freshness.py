@@ -97,26 +97,43 @@ class ReleaseCalendarConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; defaults to today (UTC). For back-filled or test evaluations.
 
 
-def build_release_calendar_check(entry: IndexEntry) -> dg.AssetChecksDefinition:
-    code = entry.code
+def build_release_calendar_checks(catalog: Catalog) -> dg.AssetChecksDefinition:
+    """One `release_calendar` check per index, evaluated together in one step: the calendar
+    sync and the warehouse read are shared, and every index is judged as of the same day."""
+    specs = [dg.AssetCheckSpec(CHECK_NAME, asset=asset_key(entry.code, "warehouse_scores"), blocking=False,
+                               description=check_description(entry))
+             for entry in catalog]
 
-    @dg.asset_check(asset=asset_key(code, "warehouse_scores"), name=CHECK_NAME, blocking=False,
-                    description=f"{code}'s latest edition is not overdue for its release calendar "
-                                f"(months {entry.calendar.release_months or 'none'}, grace {entry.calendar.grace_months}).")
-    def release_calendar(context: dg.AssetCheckExecutionContext, config: ReleaseCalendarConfig,
-                         cityrank: CityrankResource) -> dg.AssetCheckResult:
+    @dg.multi_asset_check(specs=specs, name="release_calendar_checks",
+                          description="Judge every index's latest edition against its release calendar.")
+    def release_calendar_checks(context: dg.AssetCheckExecutionContext, config: ReleaseCalendarConfig,
+                                cityrank: CityrankResource):
         today = dt.date.fromisoformat(config.as_of) if config.as_of else dt.datetime.now(dt.timezone.utc).date()
-        catalog = cityrank.catalog()
+        current = cityrank.catalog()
         with cityrank.connect() as conn:
-            sync_release_calendar(conn, catalog)
-            latest = last_editions(conn).get(code, (None, None))
-        status = release_status(catalog[code], today, *latest)
-        return dg.AssetCheckResult(passed=status.status != "overdue", severity=dg.AssetCheckSeverity.ERROR,
-                                   description=describe(status), metadata={**status_metadata(status), "as_of": str(today)})
+            sync_release_calendar(conn, current)
+            statuses = calendar_statuses(conn, current, today)
+        for status in statuses:
+            yield dg.AssetCheckResult(
+                check_name=CHECK_NAME, asset_key=asset_key(status.index_code, "warehouse_scores"),
+                passed=status.status != "overdue", severity=dg.AssetCheckSeverity.ERROR,
+                description=describe(status), metadata={**status_metadata(status), "as_of": str(today)})
 
-    return release_calendar
+    return release_calendar_checks
 
 
-def build_release_calendar_job(checks: list[dg.AssetChecksDefinition]):
-    return dg.define_asset_job(RELEASE_CALENDAR_JOB, selection=dg.AssetSelection.checks(*checks),
+def check_description(entry: IndexEntry) -> str:
+    months = ", ".join(str(m) for m in entry.calendar.release_months) or "none"
+    return (f"{entry.code}'s latest edition is not overdue: release months {months}, "
+            f"{entry.calendar.grace_months} month(s) of grace ({entry.status}).")
+
+
+def as_of_run_config(as_of: str) -> dict:
+    """Run config evaluating the checks as of another day (YYYY-MM-DD), e.g. to see what the
+    calendar said on a past date."""
+    return {"ops": {"release_calendar_checks": {"config": {"as_of": as_of}}}}
+
+
+def build_release_calendar_job(checks: dg.AssetChecksDefinition):
+    return dg.define_asset_job(RELEASE_CALENDAR_JOB, selection=dg.AssetSelection.checks(checks),
                                description="Evaluate every index's release calendar against the warehouse.")
