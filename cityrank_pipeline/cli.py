@@ -204,25 +204,28 @@ def _iso_date(value: str):
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
-def _as_of(value):
-    import datetime as dt
-
-    return value or dt.datetime.now(dt.timezone.utc).date()
-
-
-def cmd_calendar(args: argparse.Namespace) -> int:
+def _calendar_rows(query: str, params: tuple) -> list[tuple]:
+    """Bring the database up, write the catalog's calendars, then read one calendar view."""
     from .database import connect
     from .orchestration.freshness import sync_release_calendar
     from .runner import prepare
 
-    settings = load_settings()
-    as_of = _as_of(args.date)
-    target, catalog = prepare(settings)
+    target, catalog = prepare(load_settings())
     with connect(target.warehouse_url) as conn:
         sync_release_calendar(conn, catalog)
-        rows = conn.execute(
-            """SELECT index_code, last_edition, last_seen_on, window_start, window_end, grace_end, status
-               FROM mart.release_calendar_at(%s)""", (as_of,)).fetchall()
+        return conn.execute(query, params).fetchall()
+
+
+def _today():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    as_of = args.date or _today()
+    rows = _calendar_rows("""SELECT index_code, last_edition, last_seen_on, window_start, window_end, grace_end, status
+                             FROM mart.release_calendar_at(%s)""", (as_of,))
     print(f"Release calendar as of {as_of} (mart.release_calendar)")
     print(f"{'code':<5} {'latest edition':<15} {'seen on':<11} {'expected window':<24} {'grace ends':<11} status")
     for code, edition, seen_on, start, end, grace_end, status in rows:
@@ -232,18 +235,9 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_pre_evaluation(args: argparse.Namespace) -> int:
-    from .database import connect
-    from .orchestration.freshness import sync_release_calendar
-    from .runner import prepare
-
-    settings = load_settings()
-    as_of = _as_of(args.date)
-    target, catalog = prepare(settings)
-    with connect(target.warehouse_url) as conn:
-        sync_release_calendar(conn, catalog)
-        rows = conn.execute(
-            """SELECT window_start, window_end, index_code, index_name, index_status, department, measure_name
-               FROM mart.pre_evaluation_at(%s, %s)""", (as_of, args.months)).fetchall()
+    as_of = args.date or _today()
+    rows = _calendar_rows("""SELECT window_start, window_end, index_code, index_name, index_status, department, measure_name
+                             FROM mart.pre_evaluation_at(%s, %s)""", (as_of, args.months))
     print(f"Release windows in the next {args.months} month(s) as of {as_of} with no edition yet (mart.pre_evaluation):")
     if not rows:
         print("  none")
