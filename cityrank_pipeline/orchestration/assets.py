@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import dagster as dg
 import pandas as pd
 
+from ..brief import release_markdown
 from ..catalog import IndexEntry
 from ..editions import (EditionFailed, compare_with_previous_edition, edition_fingerprint, parse_edition,
                         quarantine_edition, validate_edition)
 from ..loading import edition_meta, load_edition
+from ..notify import notify_new_edition
 from ..snapshots import EditionSource, Snapshot
 from .resources import CityrankResource
 
@@ -142,7 +144,12 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
         meta = edition_meta(catalog[code], rows.source.edition, rows.frame, rows.snapshot, complete=rows.source.complete)
         with cityrank.connect() as conn:
             result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta)
+            # Chart + scorecard for the UI and the headline; never fails the load (warns instead).
+            pictures, headline = release_markdown(conn, cityrank.settings(), catalog, code, meta.edition, context.log)
+        notified = notify_new_edition(headline, logger=context.log) if result.changed and headline else {}
         return dg.MaterializeResult(metadata={
+            **{name: dg.MetadataValue.md(text) for name, text in pictures.items()},
+            "notifications": "; ".join(f"{k}: {v}" for k, v in notified.items()) or "none",
             "rows": result.rows, "changed": result.changed, "deleted": result.deleted,
             "snapshot_id": rows.snapshot.snapshot_id, "published_on": str(meta.published_on or ""),
             "city_count": meta.city_count or 0,
