@@ -31,17 +31,23 @@ class Ticker:
     """Evaluates one index's sensor tick after tick, applying its partition requests to the
     instance and keeping its cursor, like the sensor daemon."""
 
-    def __init__(self, catalog, code: str, home: Path):
+    def __init__(self, catalog, code: str, home: Path, *, as_daemon: bool = False):
         self.catalog, self.code, self.home = catalog, code, home
         self.sensor = build_new_edition_sensor(catalog[code])
-        # A persisted instance (not ephemeral): Dagster checks partitioned run requests against
-        # the partitions the instance will hold after the tick, which needs an instance ref.
-        (home.parent / "dagster").mkdir(parents=True, exist_ok=True)
-        self.instance = dg.DagsterInstance.local_temp(str(home.parent / "dagster"))
         self.resources = {"cityrank": CityrankResource(home=str(home))}
-        # Partitioned run requests are resolved against the job, so the sensor needs its repository.
-        self.repository = dg.Definitions(assets=build_index_assets(catalog[code]), jobs=[build_edition_job(catalog[code])],
-                                         sensors=[self.sensor], resources=self.resources).get_repository_def()
+        self.as_daemon = as_daemon
+        if as_daemon:
+            # The daemon's path: Dagster resolves partitioned run requests against the job and
+            # the partitions the instance holds after the tick, which needs a persisted instance
+            # (with a ref) and the repository. Slower, so one test takes it; the rest invoke
+            # the sensor function directly on an in-memory instance.
+            (home.parent / "dagster").mkdir(parents=True, exist_ok=True)
+            self.instance = dg.DagsterInstance.local_temp(str(home.parent / "dagster"))
+            self.repository = dg.Definitions(
+                assets=build_index_assets(catalog[code]), jobs=[build_edition_job(catalog[code])],
+                sensors=[self.sensor], resources=self.resources).get_repository_def()
+        else:
+            self.instance = dg.DagsterInstance.ephemeral()
         self.cursor: str | None = None
         self.store = RawStore(home / "raw")
         self.quarantine = Quarantine(home / "quarantine")
@@ -54,9 +60,12 @@ class Ticker:
         return result
 
     def tick(self):
-        context = dg.build_sensor_context(instance=self.instance, instance_ref=self.instance.get_ref(), cursor=self.cursor,
-                                          resources=self.resources, repository_def=self.repository)
-        data = self.sensor.evaluate_tick(context)
+        if self.as_daemon:
+            context = dg.build_sensor_context(instance=self.instance, instance_ref=self.instance.get_ref(),
+                                              cursor=self.cursor, resources=self.resources, repository_def=self.repository)
+            data = self.sensor.evaluate_tick(context)
+        else:
+            data = self.sensor(dg.build_sensor_context(instance=self.instance, cursor=self.cursor, resources=self.resources))
         for request in data.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         self.cursor = data.cursor
@@ -70,6 +79,11 @@ class Ticker:
 @pytest.fixture
 def gfci(catalog, tmp_path):
     return Ticker(catalog, "GFCI", tmp_path / "home")
+
+
+@pytest.fixture
+def gfci_daemon(catalog, tmp_path):
+    return Ticker(catalog, "GFCI", tmp_path / "home", as_daemon=True)
 
 
 def run_keys(data) -> list[str]:
@@ -110,7 +124,9 @@ def test_one_new_edition_adds_its_partition_and_one_run(gfci):
     assert add.partitions_def_name == "gfci_editions" and list(add.partition_keys) == ["GFCI 38"]
 
 
-def test_several_new_editions_in_one_tick(gfci):
+@pytest.mark.parametrize("ticker", ["gfci", "gfci_daemon"])
+def test_several_new_editions_in_one_tick(ticker, request):
+    gfci = request.getfixturevalue(ticker)
     gfci.tick()
     results = [gfci.register(GFCI35, "GFCI_35.pdf"), gfci.register(GFCI38, "GFCI_38.pdf")]
     data = gfci.tick()
