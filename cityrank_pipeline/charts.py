@@ -36,7 +36,13 @@ def _rank_ticks(worst: int) -> list[int]:
 
 def rank_history_png(history: Sequence[tuple[str, int | None]], *, city: str, index_code: str,
                      city_count: int | None = None) -> bytes:
-    """The city's rank per edition (oldest first); editions with an undisclosed rank are gaps."""
+    """The city's rank per edition (oldest first) as PNG bytes; undisclosed ranks are gaps."""
+    return _png(rank_history_figure(history, city=city, index_code=index_code, city_count=city_count))
+
+
+def rank_history_figure(history: Sequence[tuple[str, int | None]], *, city: str, index_code: str,
+                        city_count: int | None = None) -> Figure:
+    """The figure behind rank_history_png (separate so its axes can be inspected)."""
     labels = [label for label, _ in history]
     ranks = [rank for _, rank in history]
     figure = Figure(figsize=(6.4, 3.2))
@@ -61,7 +67,7 @@ def rank_history_png(history: Sequence[tuple[str, int | None]], *, city: str, in
     ax.set_title(f"{city} in {index_code}: {latest} (dashed line: top {TARGET_RANK})", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     figure.tight_layout()
-    return _png(figure)
+    return figure
 
 
 def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str) -> bytes:

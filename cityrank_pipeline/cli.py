@@ -288,7 +288,7 @@ def cmd_db_bi_role(args: argparse.Namespace) -> int:
     target, _ = prepare(settings)  # migrations and views first, so the grants cover every mart view
     try:
         with connect(target.warehouse_url) as conn:
-            created = ensure_bi_role(conn, password)
+            created = ensure_bi_role(conn, password, BI_ROLE)
     except BiRoleError as exc:
         _print_err(str(exc))
         return 1

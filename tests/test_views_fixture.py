@@ -55,6 +55,29 @@ def refresh_mart(url: str, catalog, env: dict | None = None) -> bool:
     return changed
 
 
+def load_through_asset(catalog, settings, code: str, edition: str):
+    """Run the `warehouse_scores` asset of one curated edition, skipping the upstream stages.
+
+    The chart, scorecard and notification code lives in that asset; invoking it directly on
+    parsed rows keeps the tests to a second instead of a full run with the GX suite.
+    """
+    import dagster as dg
+
+    from cityrank_pipeline.orchestration.assets import EditionRows, build_index_assets
+    from cityrank_pipeline.orchestration.resources import CityrankResource
+
+    store = RawStore(settings.raw_dir)
+    register_curated_editions(catalog, store)
+    source = store.edition_source(code, edition)
+    frame, snapshot, _ = parse_edition(catalog, store, source)
+    [warehouse_scores] = [a for a in build_index_assets(catalog[code]) if a.key.path[-1] == "warehouse_scores"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(f"{code.lower()}_editions", [edition])
+        context = dg.build_asset_context(partition_key=edition, resources={"cityrank": CityrankResource()},
+                                         instance=instance)
+        return warehouse_scores(context, validated_scores=EditionRows(source, snapshot, frame))
+
+
 def rows(url: str, query: str, params=()) -> list[tuple]:
     with psycopg.connect(url) as conn:
         return [tuple(r) for r in conn.execute(query, params).fetchall()]
