@@ -28,7 +28,7 @@ from psycopg.rows import dict_row
 from .catalog import Catalog
 from .charts import data_uri, markdown_image, rank_history_png, rank_overview_png
 from .focus import FocusConfig, focus_config, write_focus_config
-from .notify import Headline, fetch_headline, format_number, ordinal
+from .notify import Headline, fetch_headline, format_number, release_label
 from .settings import Settings
 
 
@@ -112,7 +112,7 @@ def release_markdown(conn: psycopg.Connection, settings: Settings, catalog: Cata
     except Exception as exc:  # noqa: BLE001
         if logger is not None:
             logger.warning(f"rank chart for {index_code} failed: {type(exc).__name__}: {exc}")
-    lines = [f"**{index_code} {edition}** — top 5, {city} and peers", "",
+    lines = [f"**{release_label(index_code, edition)}** — top 5, {city} and peers", "",
              "| rank | city | score | change |", "|---:|---|---:|---:|"]
     for r in table:
         name = r["city"].replace("|", "\\|")
@@ -216,7 +216,7 @@ def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig
     history = fetch_rank_history(conn, index_code, focus)
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_esc(index_code)} {_esc(edition)} release brief — {_esc(city)}</title>",
+        f"<title>{_esc(release_label(index_code, edition))} release brief — {_esc(city)}</title>",
         f"<style>{CSS}</style></head><body>",
         f'<h1>{_esc(entry.name)} ({_esc(index_code)}) {_esc(edition)}: release brief for {_esc(city)}</h1>',
         f'<p class="sub">{_esc(entry.publisher)} · published {_esc(headline.published_on or "date unknown")} · '
@@ -246,7 +246,7 @@ def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig
     else:
         parts.append(f'<p class="note" id="top5-gap">{_esc(city)} has no overall figure in {_esc(index_code)}.</p>')
     parts += [
-        f"<h2>What was released: {_esc(index_code)} {_esc(edition)}</h2>",
+        f"<h2>What was released: {_esc(release_label(index_code, edition))}</h2>",
         f'<p class="note">The top 5, {_esc(city)} and its peers as loaded (▲ places gained since each city\'s previous edition).</p>',
         _table([("rank_text", "Rank"), ("city", "City"), ("score", "Score"), ("change_text", "Change")],
                released, table_id="released", focus_key=focus, numeric=("rank_text", "score", "change_text")),
@@ -282,7 +282,7 @@ def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig
         s = source[0]
         link = (f'<a href="{html.escape(s["source_url"], quote=True)}">{_esc(s["source_url"])}</a>'
                 if s["source_url"] and re.match(r"^https?://", s["source_url"]) else _esc(s["source_url"]))
-        parts.append(f'<p class="note" id="source">{_esc(city)}\'s {_esc(index_code)} {_esc(edition)} figure: {link} '
+        parts.append(f'<p class="note" id="source">{_esc(city)}\'s {_esc(release_label(index_code, edition))} figure: {link} '
                      f'(confidence: {_esc(s["confidence"])}){" — " + _esc(s["note"]) if s["note"] else ""}</p>')
     parts += ['<p class="note">From the cityrank warehouse (mart views). n/d = not disclosed by the publisher.</p>',
               "</body></html>", ""]

@@ -43,6 +43,11 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def release_label(index_code: str, edition: str) -> str:
+    """'GPCI 2025', but 'GFCI 38' rather than 'GFCI GFCI 38' when the label already names the index."""
+    return edition if edition.upper().startswith(index_code.upper()) else f"{index_code} {edition}"
+
+
 def format_number(value: Decimal | None) -> str:
     """Scores as printed: thousands separators, no trailing zeros (1,457.9 not 1457.90)."""
     return "" if value is None else f"{value:,.2f}".rstrip("0").rstrip(".")
@@ -91,7 +96,7 @@ class Headline:
 
     @property
     def text(self) -> str:
-        parts = [f"{self.index_code} {self.edition}: {self.result}"]
+        parts = [f"{release_label(self.index_code, self.edition)}: {self.result}"]
         if self.change:
             parts.append(self.change)
         return " — ".join(parts)

@@ -69,13 +69,13 @@ def test_cli_and_asset_write_the_same_brief_once(cityrank_env, migrated_url, cat
     out = capsys.readouterr()
     path = cityrank_env.briefs_dir / "gfci-gfci-38-seoul.html"
     assert out.out.strip() == str(path)
-    assert "GFCI GFCI 38: Seoul 10th of 120 — no change since GFCI 37 (written)" in out.err
+    assert "GFCI 38: Seoul 10th of 120 — no change since GFCI 37 (written)" in out.err
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
     assert cells(soup, "released", "rank_text", "city")[-1] == ("10", "Seoul")
 
     context = dg.build_asset_context(resources={"cityrank": CityrankResource()})
     result = release_brief(context)
     assert result.metadata["written"] == 0 and result.metadata["unchanged"] == 1  # identical to the CLI's
-    assert result.metadata["newest_release"] == "GFCI GFCI 38: Seoul 10th of 120 — no change since GFCI 37"
+    assert result.metadata["newest_release"] == "GFCI 38: Seoul 10th of 120 — no change since GFCI 37"
     assert main(["brief", "--index", "gdci"]) == 1
     assert "no GDCI edition is loaded" in capsys.readouterr().err

@@ -55,4 +55,4 @@ def test_the_loaded_asset_carries_the_rank_chart_and_scorecard(cityrank_env, cat
     assert table[4:] == ["| 1 | New York |  | new |", "| 2 | London |  | new |", "| 3 | Hong Kong | 764 | new |",
                          "| 4 | Singapore | 763 | new |", "| 5 | San Francisco |  | new |", "| 8 | Shanghai |  | new |",
                          "| 10 | **Seoul** |  | new |"]
-    assert loaded.metadata["headline"].value == "GFCI GFCI 38: Seoul 10th of 120 — first edition on record"
+    assert loaded.metadata["headline"].value == "GFCI 38: Seoul 10th of 120 — first edition on record"

@@ -105,8 +105,8 @@ def test_headlines_say_rank_and_change(seoul_db):
     assert headline(seoul_db, "GPCI", "2024").text == "GPCI 2024: Seoul 6th of 48 — up 1 place since 2023 (7th)"
     assert headline(seoul_db, "GPCI", "2020").text == "GPCI 2020: Seoul 8th of 48 — down 1 place since 2019 (7th)"
     assert headline(seoul_db, "GFCI", "GFCI 28").text == \
-        "GFCI GFCI 28: Seoul 25th of 111 — up 8 places since GFCI 27 (33rd)"
-    assert headline(seoul_db, "GFCI", "GFCI 24").text == "GFCI GFCI 24: Seoul 33rd of 100 — first edition on record"
+        "GFCI 28: Seoul 25th of 111 — up 8 places since GFCI 27 (33rd)"
+    assert headline(seoul_db, "GFCI", "GFCI 24").text == "GFCI 24: Seoul 33rd of 100 — first edition on record"
     assert headline(seoul_db, "GPCI", "1999") is None
 
 
