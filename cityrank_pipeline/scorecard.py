@@ -22,13 +22,17 @@ class ScorecardLine:
     rank_change: int | None
     score_change: Decimal | None
     note: str | None
+    index_latest_edition: str | None = None
 
 
 def fetch_scorecard(conn: psycopg.Connection, catalog: Catalog, city: str) -> list[ScorecardLine]:
     rows = conn.execute(
-        """SELECT index_code, latest_edition, rank, rank_tied, score, city_count, previous_edition,
-                  rank_change, score_change, note
-           FROM mart.city_scorecard WHERE city = %s""",
+        """SELECT s.index_code, s.latest_edition, s.rank, s.rank_tied, s.score, s.city_count, s.previous_edition,
+                  s.rank_change, s.score_change, s.note, newest.edition
+           FROM mart.city_scorecard s
+           LEFT JOIN LATERAL (SELECT e.edition FROM warehouse.dim_edition e WHERE e.index_code = s.index_code
+                              ORDER BY e.edition_seq DESC LIMIT 1) newest ON true
+           WHERE s.city = %s""",
         (city,),
     ).fetchall()
     by_code = {r[0]: ScorecardLine(*r) for r in rows}
@@ -70,8 +74,10 @@ def format_scorecard(lines: list[ScorecardLine], catalog: Catalog, city: str) ->
             rank = "n/d"
         else:
             rank = f"{'=' if line.rank_tied else ''}{line.rank}" + (f"/{line.city_count}" if line.city_count else "")
+        newer = (f"; no {city} figure loaded from the newer {line.index_latest_edition} edition"
+                 if line.index_latest_edition and line.index_latest_edition != line.edition else "")
         out.append(f"{line.index_code:<6} {line.edition:<9} {rank:>9} {_fmt_number(line.score):>9}  "
-                   f"{_fmt_change(line)}")
+                   f"{_fmt_change(line)}{newer}")
     out.append("")
     out.append("n/d = not disclosed by the publisher (see mart.city_scorecard.note); =N = tied rank.")
     return "\n".join(out)
