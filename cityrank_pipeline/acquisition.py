@@ -23,8 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -33,7 +31,7 @@ from .catalog import Catalog, IndexEntry, Source
 from .discovery import DiscoveryError, DocumentLink, find_document_links, sort_newest_first
 from .fetching import FetchError, Fetcher, FetchResult, redact_url
 from .ingest import ingest_publication
-from .snapshots import Quarantine, RawStore
+from .snapshots import Quarantine, RawStore, _atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +79,8 @@ class HttpCache:
         return CacheEntry(**data)
 
     def put(self, index_code: str, entry: CacheEntry) -> None:
-        path = self.path_for(index_code, entry.url)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(entry), handle, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        # Atomic, so a poll killed mid-write leaves the previous state, never half a file.
+        _atomic_write(self.path_for(index_code, entry.url), json.dumps(asdict(entry), indent=2, sort_keys=True).encode())
 
     def remember(self, index_code: str, result: FetchResult, url: str,
                  links: tuple[tuple[str, str, str | None], ...] = ()) -> None:
@@ -262,10 +256,3 @@ def first(items: list[str]) -> str | None:
 
 def poll_state_dir(raw_dir: Path) -> Path:
     return Path(raw_dir) / "http_cache"
-
-
-def summary_line(report: PollReport) -> str:
-    if not report.polled:
-        return report.reason or f"{report.index_code}: not polled"
-    return (f"{report.index_code}: {report.documents_seen} document(s) seen, {len(report.new_editions)} new, "
-            f"{len(report.errors)} error(s)")

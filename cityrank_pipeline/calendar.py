@@ -150,7 +150,7 @@ def awaited_window(calendar: Calendar, today: dt.date, last_seen_on: dt.date | N
     return next(w for w in windows if w.counts_from > last_seen_on)
 
 
-def status_on(calendar: Calendar, today: dt.date, window: ReleaseWindow | None) -> str:
+def status_on(today: dt.date, window: ReleaseWindow | None) -> str:
     if window is None or today < window.start:
         return "on_time"
     return "due" if today <= window.grace_end else "overdue"
@@ -162,7 +162,7 @@ def release_status(entry: IndexEntry, today: dt.date, last_edition: str | None =
     if entry.status == "discontinued":
         return CalendarStatus(entry.code, "discontinued", None, last_edition, last_seen_on)
     window = awaited_window(entry.calendar, today, last_seen_on)
-    status = "irregular" if entry.status == "irregular" else status_on(entry.calendar, today, window)
+    status = "irregular" if entry.status == "irregular" else status_on(today, window)
     return CalendarStatus(entry.code, status, window, last_edition, last_seen_on)
 
 
