@@ -50,8 +50,10 @@ class CacheEntry:
     url: str
     etag: str | None = None
     last_modified: str | None = None
-    # For landing pages: the document links found on the page, newest first.
+    # For landing pages: the document links found on the page, newest first, and the catalog
+    # patterns that found them (links found with since-edited patterns are not reused).
     links: tuple[tuple[str, str, str | None], ...] = ()
+    patterns: tuple[str | None, ...] = ()
     checked_at: str | None = None
 
 
@@ -76,6 +78,7 @@ class HttpCache:
             log.warning("ignoring unreadable HTTP cache entry %s", path)
             return None
         data["links"] = tuple(tuple(link) for link in data.get("links", ()))
+        data["patterns"] = tuple(data.get("patterns", ()))
         return CacheEntry(**data)
 
     def put(self, index_code: str, entry: CacheEntry) -> None:
@@ -83,9 +86,9 @@ class HttpCache:
         _atomic_write(self.path_for(index_code, entry.url), json.dumps(asdict(entry), indent=2, sort_keys=True).encode())
 
     def remember(self, index_code: str, result: FetchResult, url: str,
-                 links: tuple[tuple[str, str, str | None], ...] = ()) -> None:
+                 links: tuple[tuple[str, str, str | None], ...] = (), patterns: tuple[str | None, ...] = ()) -> None:
         self.put(index_code, CacheEntry(url=url, etag=result.etag, last_modified=result.last_modified,
-                                        links=links, checked_at=result.fetched_at.isoformat()))
+                                        links=links, patterns=patterns, checked_at=result.fetched_at.isoformat()))
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -227,7 +230,8 @@ def current_document(entry: IndexEntry, source: Source, fetcher: Fetcher, cache:
 def landing_links(entry: IndexEntry, source: Source, page_url: str, fetcher: Fetcher,
                   cache: HttpCache) -> list[DocumentLink]:
     remembered = cache.get(entry.code, page_url)
-    conditional = remembered is not None and bool(remembered.links)
+    patterns = (source.href_pattern, source.text_pattern, source.edition_pattern)
+    conditional = remembered is not None and bool(remembered.links) and remembered.patterns == patterns
     result = fetcher.fetch(page_url, expect="html",
                            etag=remembered.etag if conditional else None,
                            last_modified=remembered.last_modified if conditional else None)
@@ -235,7 +239,7 @@ def landing_links(entry: IndexEntry, source: Source, page_url: str, fetcher: Fet
         return [DocumentLink(*link) for link in remembered.links]
     found = find_document_links(result.content, page_url, href_pattern=source.href_pattern,
                                 text_pattern=source.text_pattern, edition_pattern=source.edition_pattern)
-    cache.remember(entry.code, result, page_url, tuple((l.url, l.text, l.edition) for l in found))
+    cache.remember(entry.code, result, page_url, tuple((l.url, l.text, l.edition) for l in found), patterns)
     return found
 
 

@@ -287,6 +287,20 @@ def test_damaged_http_state_costs_one_full_fetch(catalog, home):
     assert [o.status for o in report.outcomes] == ["unchanged"]  # same bytes: nothing new
 
 
+def test_edited_catalog_patterns_are_not_answered_from_remembered_links(catalog, home):
+    """A pattern fixed in the YAML must take effect even while the landing page is unchanged."""
+    pages = landing_page("/documents/gcr/global-cities-report-2025.pdf", "/documents/gcr/annex-2025.pdf")
+    routes = {KEARNEY_LANDING: conditional(pages, HTML),
+              KEARNEY_DOC: conditional(KEARNEY_PDF, PDF),
+              "/www.kearney.com/documents/gcr/annex-2025.pdf": conditional(KEARNEY_REISSUED, PDF)}
+    fixed = with_sources(catalog, "GCI", web_source(catalog, "GCI", href_pattern=r"annex-(?P<edition>20\d\d)\.pdf$"))
+    with serve(routes) as site:
+        home.poll(catalog, "GCI", mirror(site))
+        report = home.poll(fixed, "GCI", mirror(site))
+        assert "If-None-Match" not in site.last_request(KEARNEY_LANDING).headers
+    assert report.outcomes[0].url == "https://www.kearney.com/documents/gcr/annex-2025.pdf"
+
+
 def test_http_state_is_kept_per_index_under_http_cache(catalog, home):
     with serve(kearney_site()) as site:
         home.poll(catalog, "GCI", mirror(site))
