@@ -367,11 +367,13 @@ def main(argv: list[str] | None = None) -> int:
     from .catalog import CatalogError
     from .embedded_db import EmbeddedServerError
     from .migrations import MigrationError
+    from .focus import FocusConfigError
+    from .runner import PipelineError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CatalogError, MigrationError, EmbeddedServerError) as exc:
+    except (CatalogError, MigrationError, EmbeddedServerError, PipelineError, FocusConfigError) as exc:
         _print_err(str(exc))
         return 2
 

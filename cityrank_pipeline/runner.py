@@ -37,8 +37,13 @@ telemetry:
 """
 
 
-# The console logger's DEBUG stream is for the UI; on the command line it drowns the result.
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The run's full log (with tracebacks) is in the UI; on the command line cityrank prints one
+# line per failed edition with the innermost error instead.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class PipelineError(RuntimeError):
+    """A whole-pipeline step failed (not one edition); the message says which and why."""
 
 
 @dataclass
@@ -69,8 +74,11 @@ def open_instance(settings: Settings, target: DatabaseTarget) -> dg.DagsterInsta
 
 
 def prepare(settings: Settings) -> tuple[DatabaseTarget, Catalog]:
-    """Database up (embedded or configured), migrations applied, catalog loaded and valid."""
+    """Database up (embedded or configured), migrations applied, catalog and focus city valid."""
+    from .focus import focus_config
+
     catalog = load_catalog(settings.catalog_dir)
+    focus_config(settings, catalog)  # a misspelt focus or peer city fails here, before any run
     target = resolve_database(settings)
     upgrade(target.warehouse_url, settings.sql_dir)
     return target, catalog
@@ -90,6 +98,20 @@ def sync_partitions(instance: dg.DagsterInstance, catalog: Catalog, store: RawSt
     return by_index
 
 
+def _innermost(err) -> str:
+    """Dagster wraps user errors; the innermost message is the one that says what went wrong."""
+    while err.cause is not None:
+        err = err.cause
+    return err.message.strip().splitlines()[-1]
+
+
+def _root_cause(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error:
+            return _innermost(event.step_failure_data.error)
+    return "unknown error"
+
+
 def _result_of(result: dg.ExecuteInProcessResult, code: str) -> tuple[bool, bool | None, str]:
     """(success, changed, failure message) of one edition run."""
     if result.success:
@@ -104,7 +126,7 @@ def _result_of(result: dg.ExecuteInProcessResult, code: str) -> tuple[bool, bool
     for event in result.all_events:
         if event.is_step_failure:
             err = event.step_failure_data.error
-            messages.append(err.message.strip().splitlines()[0] if err else event.message or "step failed")
+            messages.append(_innermost(err) if err else event.message or "step failed")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data
             if not data.passed:
@@ -143,7 +165,8 @@ def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
     result = defs.resolve_job_def("refresh_views_job").execute_in_process(instance=instance, raise_on_error=False,
                                                                           run_config=QUIET_LOGS)
     if not result.success:
-        raise RuntimeError("refreshing the mart views failed; see the Dagster UI for the run's logs")
+        message = _root_cause(result)
+        raise PipelineError(f"refreshing the mart views failed: {message} (run {result.run_id}; see the Dagster UI)")
 
 
 def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:

@@ -25,5 +25,5 @@ def build_edition_job(entry: IndexEntry) -> dg.UnresolvedAssetJobDefinition:
     )
 
 
-views_job = dg.define_asset_job("refresh_views_job", selection=dg.AssetSelection.assets(VIEWS_KEY),
-                                description="Re-apply and refresh the mart views.")
+views_job = dg.define_asset_job("refresh_views_job", selection=dg.AssetSelection.assets(VIEWS_KEY).downstream(),
+                                description="Re-apply and refresh the mart views, then write the release briefs.")

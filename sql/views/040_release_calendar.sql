@@ -28,7 +28,7 @@ COMMENT ON VIEW mart.release_last_edition IS 'Latest edition per index and the d
 CREATE OR REPLACE FUNCTION mart.release_windows(p_index_code text, p_first_year integer, p_last_year integer,
                                                 p_anchor_year integer)
 RETURNS TABLE (window_start date, window_end date, grace_end date, counts_from date)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     WITH laid AS (
         SELECT make_date(y, w.start_month, 1) AS window_start,
                (make_date(y + (w.end_month < w.start_month)::int, w.end_month, 1)
@@ -52,7 +52,7 @@ CREATE OR REPLACE FUNCTION mart.release_calendar_at(p_as_of date)
 RETURNS TABLE (index_code text, index_name text, index_status text, owner_department text,
                last_edition text, last_published_on date, last_seen_on date,
                window_start date, window_end date, grace_end date, status text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT i.index_code, i.name, i.status, i.owner_department,
            l.last_edition, l.last_published_on, l.last_seen_on,
            w.window_start, w.window_end, w.grace_end,

@@ -7,7 +7,7 @@
 CREATE OR REPLACE FUNCTION mart.pre_evaluation_at(p_as_of date, p_months integer)
 RETURNS TABLE (window_start date, window_end date, days_until_window integer, index_code text, index_name text,
                index_status text, measure_code text, measure_name text, measure_level text, department text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT w.window_start, w.window_end, greatest(w.window_start - p_as_of, 0),
            i.index_code, i.name, i.status, m.measure_code, m.name, m.level, m.department
     FROM meta.release_calendar c
