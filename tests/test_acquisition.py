@@ -202,10 +202,11 @@ def test_fixture_fetcher_resource_polls_without_sockets(catalog, home, tmp_path)
 
 
 def test_gated_sources_and_discontinued_indices_are_not_fetched(catalog, home, tmp_path):
+    gated = with_sources(catalog, "GFCI", web_source(catalog, "GFCI", access="form_gated"))
     resource = FixtureFetcherResource(directory=str(tmp_path))
     with resource.open() as fetcher:
-        gfci = poll_index(catalog, "GFCI", fetcher, home.store, home.quarantine, home.cache)
-        gdci = poll_index(catalog, "GDCI", fetcher, home.store, home.quarantine, home.cache)
+        gfci = poll_index(gated, "GFCI", fetcher, home.store, home.quarantine, home.cache)
+        gdci = poll_index(gated, "GDCI", fetcher, home.store, home.quarantine, home.cache)
         assert fetcher.calls == []
     [skipped] = gfci.outcomes
     assert skipped.status == "skipped" and "form_gated" in skipped.reason and "drop-in" in skipped.reason

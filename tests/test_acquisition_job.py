@@ -47,8 +47,8 @@ def test_code_location_wires_poll_jobs_checks_and_the_live_fetcher():
     repository = defs.get_repository_def()
     jobs = {job.name for job in repository.get_all_jobs()}
     assert {"gci_poll_job", "gco_poll_job", "gpci_poll_job", "qol_poll_job", "eiu_poll_job", "gser_poll_job",
-            "cimi_poll_job", "release_calendar_job"} <= jobs
-    assert "gfci_poll_job" not in jobs and "gdci_poll_job" not in jobs
+            "cimi_poll_job", "gfci_poll_job", "release_calendar_job"} <= jobs
+    assert "gdci_poll_job" not in jobs
     assert publication_check_key("GCI") in repository.asset_graph.get_all_asset_keys()
     check_keys = {key for key in repository.asset_graph.asset_check_keys}
     assert dg.AssetCheckKey(dg.AssetKey(["gdci", "warehouse_scores"]), CHECK_NAME) in check_keys

@@ -37,6 +37,8 @@ SNAPSHOT = {
     "eiu_poll_in_window": "0 */6 * 6 *",
     "eiu_poll_off_window": "0 6 * 1,2,3,4,5,7,8,9,10,11,12 1",
     "gci_poll_in_window": "0 */6 * 10,11 *",
+    "gfci_poll_in_window": "0 */6 * 3,9 *",
+    "gfci_poll_off_window": "0 6 * 1,2,4,5,6,7,8,10,11,12 1",
     "gci_poll_off_window": "0 6 * 1,2,3,4,5,6,7,8,9,12 1",
     "gco_poll_in_window": "0 */6 * 10,11 *",
     "gco_poll_off_window": "0 6 * 1,2,3,4,5,6,7,8,9,12 1",
@@ -53,9 +55,9 @@ def test_snapshot_of_every_schedule_and_its_cron(schedules):
     assert {name: s.cron_schedule for name, s in schedules.items()} == SNAPSHOT
 
 
-def test_no_schedule_for_discontinued_or_gated_only_indices(schedules):
-    """GDCI is retired; GFCI's only web source is form-gated (analyst drop-in)."""
-    assert not any(name.startswith(("gdci_", "gfci_")) for name in schedules)
+def test_no_schedule_for_discontinued_indices(schedules):
+    """GDCI is retired: archived, never polled."""
+    assert not any(name.startswith("gdci_") for name in schedules)
 
 
 def test_poll_schedules_start_stopped_and_the_calendar_check_runs(schedules):
@@ -67,7 +69,7 @@ def test_poll_schedules_start_stopped_and_the_calendar_check_runs(schedules):
 
 
 def test_gfci_calendar_would_poll_march_and_september(catalog):
-    """GFCI has no schedule (gated), but its calendar's plan is still checked by ticks."""
+    """GFCI publishes in March and September: six-hourly then, Mondays otherwise."""
     [in_window, off_window] = poll_plans(catalog["GFCI"])
     assert ticks(in_window.cron, "2026-02-27 10:00", 5) == [
         "2026-03-01 00:00", "2026-03-01 06:00", "2026-03-01 12:00", "2026-03-01 18:00", "2026-03-02 00:00"]
