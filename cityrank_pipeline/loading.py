@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import pandas as pd
 import psycopg
+from psycopg import sql
 
 from .catalog import Catalog, IndexEntry
 from .snapshots import Snapshot
@@ -41,6 +42,10 @@ class LoadResult:
     rows: int
     changed: bool
     deleted: int
+
+
+def _fact_columns() -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in FACT_COLUMNS)
 
 
 def _lock_key(index_code: str, edition: str) -> int:
@@ -166,11 +171,9 @@ def _upsert_edition(conn: psycopg.Connection, entry: IndexEntry, meta: EditionMe
 
 
 def _existing_facts(conn: psycopg.Connection, index_code: str, edition: str) -> list[tuple]:
-    cols = ", ".join(FACT_COLUMNS)
-    rows = conn.execute(
-        f"SELECT {cols} FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s ORDER BY city_key, measure_code",
-        (index_code, edition),
-    ).fetchall()
+    query = sql.SQL("SELECT {} FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s "
+                    "ORDER BY city_key, measure_code").format(_fact_columns())
+    rows = conn.execute(query, (index_code, edition)).fetchall()
     return [tuple(r) for r in rows]
 
 
@@ -196,7 +199,7 @@ def load_edition(
             "DELETE FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s", (entry.code, meta.edition)
         ).rowcount
         with conn.cursor().copy(
-            f"COPY warehouse.fact_city_score ({', '.join(FACT_COLUMNS)}) FROM STDIN"
+            sql.SQL("COPY warehouse.fact_city_score ({}) FROM STDIN").format(_fact_columns())
         ) as copy:
             for record in new:
                 copy.write_row(record)

@@ -2,6 +2,7 @@
 
 
 import dagster as dg
+from psycopg import sql
 
 from ..focus import write_focus_config
 from ..migrations import apply_views
@@ -21,8 +22,9 @@ def refresh_materialized_views(conn) -> list[str]:
                WHERE n.nspname = 'mart' AND c.relname = %s AND ix.indisunique LIMIT 1""", (name,)).fetchone()
         populated = conn.execute(
             "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'mart' AND matviewname = %s", (name,)).fetchone()[0]
-        mode = "CONCURRENTLY " if has_unique and populated else ""
-        conn.execute(f'REFRESH MATERIALIZED VIEW {mode}mart."{name}"')  # name from pg_matviews, not user input
+        statement = (sql.SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY {}.{}") if has_unique and populated
+                     else sql.SQL("REFRESH MATERIALIZED VIEW {}.{}"))
+        conn.execute(statement.format(sql.Identifier("mart"), sql.Identifier(name)))
     return names
 
 
