@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,7 +40,7 @@ class CityrankResource(dg.ConfigurableResource):
     database_url: str | None = None
 
     def settings(self) -> Settings:
-        env = dict(__import__("os").environ)
+        env = dict(os.environ)
         if self.home:
             env["CITYRANK_HOME"] = self.home
         if self.database_url:
