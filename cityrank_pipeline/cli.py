@@ -20,20 +20,15 @@ def _print_err(message: str) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
     from .database import connect
-    from .runner import prepare, run_pipeline
+    from .runner import prepare, print_progress, run_pipeline
     from .scorecard import fetch_scorecard, format_scorecard
 
     settings = load_settings()
     started = time.monotonic()
 
-    def progress(name: str, ok: bool, changed, message: str) -> None:
-        if args.quiet:
-            return
-        state = ("loaded" if changed else "unchanged") if ok else f"FAILED: {message}"
-        print(f"  {name:<16} {state}", file=sys.stderr, flush=True)
-
     print(f"cityrank: home {settings.home}", file=sys.stderr)
-    summary = run_pipeline(settings, force=args.force, progress=progress)
+    summary = run_pipeline(settings, force=args.force, progress=None if args.quiet else print_progress,
+                           quiet=args.quiet)
     elapsed = time.monotonic() - started
     print(f"cityrank: {len(summary.changed)} edition(s) loaded, {len(summary.unchanged)} re-checked unchanged, "
           f"{len(summary.up_to_date)} up to date, {len(summary.failed)} failed ({elapsed:.1f} s)", file=sys.stderr)

@@ -8,7 +8,10 @@ mart, and return what happened.
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from .editions import edition_fingerprint, register_curated_editions
 from .migrations import upgrade
 from .orchestration.assets import last_loaded_fingerprint, partitions_for
 from .orchestration.jobs import edition_job_name
-from .settings import Settings
+from .settings import Settings, load_settings
 from .snapshots import RawStore
 
 DAGSTER_STORAGE_ENV = "CITYRANK_DAGSTER_STORAGE_URL"
@@ -135,19 +138,27 @@ def _result_of(result: dg.ExecuteInProcessResult, code: str) -> tuple[bool, bool
     return False, None, " | ".join(dict.fromkeys(messages)) or f"{code} run failed"
 
 
-def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, store: RawStore,
-                 editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False, progress=None) -> None:
-    """Execute each edition's job unless its inputs are unchanged since its last successful load."""
+def pending_editions(instance: dg.DagsterInstance, settings: Settings, store: RawStore,
+                     editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False) -> dict[str, list[str]]:
+    """The editions to run: all with --force, else those whose inputs changed since their last load."""
+    pending: dict[str, list[str]] = {}
     for code, labels in editions.items():
-        if not labels:
-            continue
-        job = defs.resolve_job_def(edition_job_name(code))
         for label in labels:
             source = store.edition_source(code, label)
             if not force and source is not None and \
                     last_loaded_fingerprint(instance, code, label) == edition_fingerprint(settings, source):
                 summary.up_to_date.append(f"{code} {label}")
-                continue
+            else:
+                pending.setdefault(code, []).append(label)
+    return pending
+
+
+def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, store: RawStore,
+                 editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False, progress=None) -> None:
+    """Execute each edition's job unless its inputs are unchanged since its last successful load."""
+    for code, labels in pending_editions(instance, settings, store, editions, summary, force=force).items():
+        job = defs.resolve_job_def(edition_job_name(code))
+        for label in labels:
             result = job.execute_in_process(partition_key=label, instance=instance, raise_on_error=False,
                                             tags={"cityrank/trigger": "cityrank run"}, run_config=QUIET_LOGS)
             ok, changed, message = _result_of(result, code)
@@ -159,6 +170,63 @@ def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: S
                 summary.failed[name] = message
             if progress:
                 progress(name, ok, changed, message)
+
+
+# Below this many editions, starting worker processes (each imports Dagster and GX) costs more
+# than it saves.
+PARALLEL_THRESHOLD = 8
+
+
+def split_by_index(editions: dict[str, list[str]], workers: int) -> list[dict[str, list[str]]]:
+    """Share indices between workers, largest first; an index stays in one worker so its
+    editions load oldest first (the previous-edition cross-check reads the one before)."""
+    bins: list[dict[str, list[str]]] = [{} for _ in range(workers)]
+    loads = [0] * workers
+    for code, labels in sorted(editions.items(), key=lambda item: (-len(item[1]), item[0])):
+        slot = loads.index(min(loads))
+        bins[slot][code] = labels
+        loads[slot] += len(labels)
+    return [b for b in bins if b]
+
+
+def print_progress(name: str, ok: bool, changed, message: str) -> None:
+    state = ("loaded" if changed else "unchanged") if ok else f"FAILED: {message}"
+    print(f"  {name:<16} {state}", file=sys.stderr, flush=True)
+
+
+def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -> RunSummary:
+    """One worker process: its own Dagster instance handle on the same storage, its own share."""
+    os.environ.update(environ)
+    from .definitions import build_definitions
+
+    settings = load_settings()
+    target, _ = prepare(settings)
+    instance = open_instance(settings, target)
+    summary = RunSummary()
+    run_editions(build_definitions(settings.catalog_dir), instance, settings, RawStore(settings.raw_dir), editions,
+                 summary, force=True, progress=None if quiet else print_progress)
+    return summary
+
+
+def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]], summary: RunSummary,
+                             workers: int, *, quiet: bool) -> None:
+    """Run already-selected editions in `workers` processes (Dagster runs are independent; loads
+    of different indices touch different rows, and shared dimension upserts take row locks in
+    the same order, so they queue rather than deadlock)."""
+    environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
+    context = multiprocessing.get_context("spawn")  # never fork a process holding Dagster/GX threads
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_run_in_worker, environ, share, quiet) for share in split_by_index(editions, workers)]
+        for future in futures:
+            part = future.result()
+            summary.succeeded += part.succeeded
+            summary.changed += part.changed
+            summary.unchanged += part.unchanged
+            summary.failed.update(part.failed)
+
+
+def worker_count(settings: Settings) -> int:
+    return settings.workers or max(1, min(4, os.cpu_count() or 1))
 
 
 def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
@@ -174,7 +242,7 @@ def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:
         (settings.landing_dir / entry.code.lower()).mkdir(parents=True, exist_ok=True)
 
 
-def run_pipeline(settings: Settings, *, force: bool = False, progress=None) -> RunSummary:
+def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quiet: bool = False) -> RunSummary:
     from .definitions import build_definitions
 
     target, catalog = prepare(settings)
@@ -185,7 +253,12 @@ def run_pipeline(settings: Settings, *, force: bool = False, progress=None) -> R
     editions = sync_partitions(instance, catalog, store)
     defs = build_definitions(settings.catalog_dir)
     summary = RunSummary()
-    run_editions(defs, instance, settings, store, editions, summary, force=force, progress=progress)
+    pending = pending_editions(instance, settings, store, editions, summary, force=force)
+    workers = worker_count(settings)
+    if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
+        run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet)
+    else:
+        run_editions(defs, instance, settings, store, pending, summary, force=True, progress=progress)
     refresh_views(defs, instance)
     return summary
 

@@ -23,6 +23,8 @@ class Settings:
     focus_city: str
     peers: tuple[str, ...]
     project_root: Path = field(default=PROJECT_ROOT)
+    # Processes for the main job's edition runs; 0 = min(4, CPU count).
+    workers: int = 0
 
     @property
     def catalog_dir(self) -> Path:
@@ -75,4 +77,17 @@ def load_settings(environ: dict | None = None) -> Settings:
         focus_city=(env.get("CITYRANK_FOCUS_CITY") or "Seoul").strip(),
         peers=peers,
         project_root=project_root,
+        workers=_workers(env.get("CITYRANK_WORKERS")),
     )
+
+
+def _workers(raw: str | None) -> int:
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"CITYRANK_WORKERS must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError("CITYRANK_WORKERS must be 0 (automatic) or more")
+    return value
