@@ -18,7 +18,6 @@ def _print_err(message: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .catalog import load_catalog
     from .database import connect
     from .runner import prepare, print_progress, run_pipeline
     from .scorecard import fetch_scorecard, format_scorecard

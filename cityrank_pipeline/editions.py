@@ -6,7 +6,6 @@ stage alone. Keeping them here means every stage can be tested without an orches
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 

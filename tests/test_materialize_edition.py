@@ -2,7 +2,6 @@
 
 import dagster as dg
 import psycopg
-import pytest
 
 from cityrank_pipeline.orchestration.assets import build_index_assets
 from cityrank_pipeline.editions import register_curated_editions

@@ -1,6 +1,5 @@
 """The Great Expectations gate: each generic rule catches what it is for, with the row named."""
 
-import pandas as pd
 import pytest
 
 from cityrank_pipeline.editions import rows_to_frame
