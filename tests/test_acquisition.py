@@ -171,9 +171,15 @@ def test_a_newer_edition_linked_on_the_landing_page_is_fetched(catalog, home):
         ("new", "GFCI 35"), ("new", "GFCI 38"), ("unchanged", None)]
 
 
+def gser_at_fixed_url(catalog):
+    """GSER as a `document_url` source (no landing page): the catalog's other source shape."""
+    return with_sources(catalog, "GSER", web_source(
+        catalog, "GSER", landing_pages=[], href_pattern=None, document_url="https:/" + GSER_DOC))
+
+
 def test_document_url_source_is_fetched_without_a_landing_page(catalog, home):
     with serve({GSER_DOC: conditional(GSER_HTML, HTML)}) as site:
-        report = home.poll(catalog, "GSER", mirror(site))
+        report = home.poll(gser_at_fixed_url(catalog), "GSER", mirror(site))
         assert site.hits(GSER_DOC) == 1 and len(site.requests) == 1
     [outcome] = report.outcomes
     assert (outcome.status, outcome.edition) == ("new", "2025")
@@ -194,7 +200,8 @@ def test_fixture_fetcher_resource_polls_without_sockets(catalog, home, tmp_path)
     page.parent.mkdir(parents=True)
     page.write_bytes(GSER_HTML)
     resource = FixtureFetcherResource(directory=str(tmp_path / "site"))
-    first, second = home.poll(catalog, "GSER", resource), home.poll(catalog, "GSER", resource)
+    fixed = gser_at_fixed_url(catalog)
+    first, second = home.poll(fixed, "GSER", resource), home.poll(fixed, "GSER", resource)
     assert [o.status for o in first.outcomes + second.outcomes] == ["new", "unchanged"]
 
 
