@@ -133,23 +133,21 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     from .catalog import load_catalog
     from .editions import parse_publication
+    from .ingest import source_for_file
     from .sources.base import PublicationError
     from .sources.tidy_csv import rows_to_csv
 
     settings = load_settings()
-    entry = load_catalog(settings.catalog_dir)[args.index]
+    catalog = load_catalog(settings.catalog_dir)
+    entry = catalog[args.index]
     path = Path(args.file)
-    source = next((s for s in entry.sources if s.kind in ("drop_in", "web") and s.format == path.suffix.lstrip(".").lower()),
-                  None) or next((s for s in entry.sources if s.kind in ("drop_in", "web")), None)
-    if source is None:
-        _print_err(f"{entry.code} has no parser for publication files")
-        return 2
     try:
         data = path.read_bytes()
     except OSError as exc:
         _print_err(f"{path}: {exc.strerror}")
         return 2
     try:
+        source = source_for_file(catalog, entry.code, path.name, "drop_in")
         rows = parse_publication(entry, source.parser, data, path.name, edition=args.edition, options=source.parser_options)
     except PublicationError as exc:
         _print_err(str(exc))

@@ -117,32 +117,31 @@ def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntr
     )
     # Parents before children, so the self-referencing foreign key holds row by row.
     ordered = sorted(entry.measures, key=lambda m: {"overall": 0, "sub_index": 1, "indicator": 2}[m.level])
-    for m in ordered:
-        scale = entry.measure_scale(m.code)
-        conn.execute(
+    # One statement per dimension, executed as a batch: a load is in the hot path of every edition.
+    with conn.cursor() as cur:
+        cur.executemany(
             """INSERT INTO warehouse.dim_measure AS d (index_code, measure_code, name, level, parent_code,
-                      department, city_can_influence, score_min, score_max, definition)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (index_code, measure_code) DO UPDATE SET
-                      name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code,
-                      department = EXCLUDED.department, city_can_influence = EXCLUDED.city_can_influence,
-                      score_min = EXCLUDED.score_min, score_max = EXCLUDED.score_max, definition = EXCLUDED.definition
-               WHERE (d.name, d.level, d.parent_code, d.department, d.city_can_influence, d.score_min, d.score_max, d.definition)
-                     IS DISTINCT FROM
-                     (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
-                      EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition)""",
-            (entry.code, m.code, m.name, m.level, m.parent, entry.measure_department(m.code), m.influence,
-             scale.min, scale.max, m.definition),
+                  department, city_can_influence, score_min, score_max, definition)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (index_code, measure_code) DO UPDATE SET
+                  name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code,
+                  department = EXCLUDED.department, city_can_influence = EXCLUDED.city_can_influence,
+                  score_min = EXCLUDED.score_min, score_max = EXCLUDED.score_max, definition = EXCLUDED.definition
+           WHERE (d.name, d.level, d.parent_code, d.department, d.city_can_influence, d.score_min, d.score_max, d.definition)
+                 IS DISTINCT FROM
+                 (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
+                  EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition)""",
+            [(entry.code, m.code, m.name, m.level, m.parent, entry.measure_department(m.code), m.influence,
+              entry.measure_scale(m.code).min, entry.measure_scale(m.code).max, m.definition) for m in ordered],
         )
-    for city in catalog.cities.cities:
-        conn.execute(
+        cur.executemany(
             """INSERT INTO warehouse.dim_city AS d (city_key, name, name_ko, country, aliases)
-               VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (city_key) DO UPDATE SET name = EXCLUDED.name, name_ko = EXCLUDED.name_ko,
-                      country = EXCLUDED.country, aliases = EXCLUDED.aliases
-               WHERE (d.name, d.name_ko, d.country, d.aliases)
-                     IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.name_ko, EXCLUDED.country, EXCLUDED.aliases)""",
-            (city.key, city.name, city.name_ko, city.country, list(city.aliases)),
+           VALUES (%s, %s, %s, %s, %s)
+           ON CONFLICT (city_key) DO UPDATE SET name = EXCLUDED.name, name_ko = EXCLUDED.name_ko,
+                  country = EXCLUDED.country, aliases = EXCLUDED.aliases
+           WHERE (d.name, d.name_ko, d.country, d.aliases)
+                 IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.name_ko, EXCLUDED.country, EXCLUDED.aliases)""",
+            [(city.key, city.name, city.name_ko, city.country, list(city.aliases)) for city in catalog.cities.cities],
         )
 
 

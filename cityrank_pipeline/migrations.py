@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg
 
-from .database import connect
+from .database import DatabaseTarget, connect, resolve_database
+from .settings import Settings
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Any constant works; it only has to be the same for every cityrank process.
@@ -114,3 +116,12 @@ def apply_views(conn: psycopg.Connection, sql_dir: Path) -> list[Path]:
             except psycopg.Error as exc:
                 raise MigrationError(f"{path}: {exc}") from exc
     return files
+
+
+@lru_cache(maxsize=8)
+def ready_database(settings: Settings) -> DatabaseTarget:
+    """Resolve (maybe start) the database and bring its schema and views up to date — once per
+    process and settings, however many commands, workers' runs and assets ask for it."""
+    target = resolve_database(settings)
+    upgrade(target.warehouse_url, settings.sql_dir)
+    return target

@@ -13,18 +13,22 @@ import multiprocessing
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import dagster as dg
 
 from .catalog import Catalog, load_catalog
-from .database import DatabaseTarget, resolve_database, sqlalchemy_url
+from .database import DatabaseTarget, sqlalchemy_url
 from .editions import edition_fingerprint, register_curated_editions
-from .migrations import upgrade
 from .orchestration.assets import last_loaded_fingerprint, partitions_for
 from .orchestration.jobs import edition_job_name
+from .migrations import ready_database
 from .settings import Settings, load_settings
 from .snapshots import RawStore
+
+if TYPE_CHECKING:
+    from .ingest import IngestResult
 
 DAGSTER_STORAGE_ENV = "CITYRANK_DAGSTER_STORAGE_URL"
 
@@ -51,7 +55,6 @@ class PipelineError(RuntimeError):
 
 @dataclass
 class RunSummary:
-    succeeded: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -82,9 +85,7 @@ def prepare(settings: Settings) -> tuple[DatabaseTarget, Catalog]:
 
     catalog = load_catalog(settings.catalog_dir)
     focus_config(settings, catalog)  # a misspelt focus or peer city fails here, before any run
-    target = resolve_database(settings)
-    upgrade(target.warehouse_url, settings.sql_dir)
-    return target, catalog
+    return ready_database(settings), catalog
 
 
 def sync_partitions(instance: dg.DagsterInstance, catalog: Catalog, store: RawStore) -> dict[str, list[str]]:
@@ -164,7 +165,6 @@ def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: S
             ok, changed, message = _result_of(result, code)
             name = f"{code} {label}"
             if ok:
-                summary.succeeded.append(name)
                 (summary.changed if changed else summary.unchanged).append(name)
             else:
                 summary.failed[name] = message
@@ -219,7 +219,6 @@ def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]],
         futures = [pool.submit(_run_in_worker, environ, share, quiet) for share in split_by_index(editions, workers)]
         for future in futures:
             part = future.result()
-            summary.succeeded += part.succeeded
             summary.changed += part.changed
             summary.unchanged += part.unchanged
             summary.failed.update(part.failed)

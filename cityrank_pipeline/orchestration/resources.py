@@ -10,8 +10,8 @@ import dagster as dg
 import psycopg
 
 from ..catalog import Catalog, load_catalog
-from ..database import DatabaseTarget, connect, resolve_database
-from ..migrations import upgrade
+from ..database import DatabaseTarget, connect
+from ..migrations import ready_database
 from ..settings import Settings, load_settings
 from ..snapshots import Quarantine, RawStore
 
@@ -19,14 +19,6 @@ from ..snapshots import Quarantine, RawStore
 @lru_cache(maxsize=8)
 def _catalog(directory: str) -> Catalog:
     return load_catalog(Path(directory))
-
-
-@lru_cache(maxsize=8)
-def _ready_database(settings: Settings) -> DatabaseTarget:
-    """Resolve (maybe start) the database and apply pending migrations, once per process."""
-    target = resolve_database(settings)
-    upgrade(target.warehouse_url, settings.sql_dir)
-    return target
 
 
 class CityrankResource(dg.ConfigurableResource):
@@ -57,7 +49,7 @@ class CityrankResource(dg.ConfigurableResource):
         return Quarantine(self.settings().quarantine_dir)
 
     def database(self) -> DatabaseTarget:
-        return _ready_database(self.settings())
+        return ready_database(self.settings())
 
     def connect(self) -> psycopg.Connection:
         return connect(self.database().warehouse_url)
