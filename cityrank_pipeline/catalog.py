@@ -52,6 +52,19 @@ class Measure(_Strict):
     influence: bool = True
     scale: Scale | None = None
     definition: str | None = None
+    # Which cities the publisher ranks on this measure: every city of the edition ("all"),
+    # only the leaders ("top": GFCI's top 15 by area and by sector), or a list of its own
+    # ("own": GFCI's FinTech index rates fewer centres than the main index). Only "all"
+    # measures are held to the edition's city count.
+    coverage: Literal["all", "top", "own"] = "all"
+
+
+class VerifiedFile(_Strict):
+    """A real publication a source's parser was run against and read correctly, in tests."""
+
+    file: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    edition: str
 
 
 class EditionInfo(_Strict):
@@ -78,6 +91,10 @@ class Source(_Strict):
     # True when the document lists every city the edition ranks (full tables), which turns on
     # the completeness expectations (ranks 1..N without gaps, city count).
     complete: bool = False
+    # The real files this source's parser has been checked against (tests compare its output
+    # with an independently read copy). Empty: the parser has met no real document yet, only
+    # fixtures built from a description of the layout.
+    verified_against: list[VerifiedFile] = Field(default_factory=list)
     note: str | None = None
 
     @field_validator("href_pattern", "text_pattern", "edition_pattern")

@@ -60,6 +60,10 @@ def add_derived_columns(frame: pd.DataFrame, entry: IndexEntry, *, complete: boo
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["has_untied_rank"] = df["rank"].notna() & ~df["rank_tied"].astype(bool)
     df["source_complete"] = bool(complete)
+    # A complete source may still print some measures for part of the edition only (GFCI's
+    # top 15 by area, its FinTech index): those are not held to the edition's city count.
+    coverage = {m.code: m.coverage for m in entry.measures}
+    df["covers_edition"] = bool(complete) & (df["measure"].map(coverage).fillna("all") == "all")
     # Competition ranking (1, 2, 2, 4): a gap-free table ranks to itself.
     df["expected_rank"] = df.groupby(["edition", "measure"])["rank"].rank(method="min")
     df["measure_city_count"] = df.groupby(["edition", "measure"])["city"].transform("count").astype("float64")

@@ -16,7 +16,7 @@ Parser = Callable[..., list[ScoreRow]]
 PARSERS: dict[str, str] = {
     "curated_figures": "cityrank_pipeline.sources.curated:parse_curated_figures",
     "gpci_summary_pdf": "cityrank_pipeline.sources.gpci:parse_gpci_summary",
-    "gfci_report_pdf": "cityrank_pipeline.sources.gfci:parse_gfci_report",
+    "gfci_report_pdf": "cityrank_pipeline.sources.gfci_report:parse_gfci_report",
     "cimi_report_pdf": "cityrank_pipeline.sources.cimi:parse_cimi_report",
     "kearney_report_pdf": "cityrank_pipeline.sources.kearney:parse_kearney_report",
     "gser_ranking_html": "cityrank_pipeline.sources.gser:parse_gser_ranking",
