@@ -41,11 +41,25 @@ class Scale(_Strict):
         return self
 
 
+MEASURE_LEVELS = ("overall", "sub_index", "indicator_group", "indicator")
+
+
 class Measure(_Strict):
     code: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str
-    level: Literal["overall", "sub_index", "indicator"]
+    level: Literal["overall", "sub_index", "indicator_group", "indicator"]
     parent: str | None = None
+    # The publisher's own code for an indicator group ("Ec1") and its number for an indicator
+    # (1..70 in GPCI 2023). Parsers match printed keys against these, never guess.
+    publisher_code: str | None = None
+    number: int | None = Field(default=None, ge=1)
+    # Other wordings the publisher printed for the *same* indicator in other editions. An
+    # indicator replaced by a different one is a new measure, not an alias.
+    aliases: list[str] = Field(default_factory=list)
+    # First and last edition (labels) that report the measure, where it is not every edition:
+    # an indicator Mori added or retired. Parsers and the suite expect it only in between.
+    since: str | None = None
+    until: str | None = None
     # Department that owns the measure when it is not the index's owner department.
     department: str | None = None
     # Whether city policy can move this measure (drives the weak-indicator action list).
@@ -79,7 +93,7 @@ class Source(_Strict):
 
     kind: Literal["curated", "web", "drop_in"]
     access: Literal["public", "form_gated", "paid"] = "public"
-    format: Literal["pdf", "html", "csv"]
+    format: Literal["pdf", "html", "csv", "json"]
     parser: str
     parser_options: dict = Field(default_factory=dict)
     landing_pages: list[str] = Field(default_factory=list)
@@ -105,6 +119,13 @@ class Source(_Strict):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @field_validator("document_url")
+    @classmethod
+    def _known_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and "{" in value.replace("{YYYY}", ""):
+            raise ValueError("the only placeholder document_url knows is {YYYY} (the edition year)")
         return value
 
     @model_validator(mode="after")
@@ -147,6 +168,9 @@ class IndexEntry(_Strict):
     rank_only: bool = False
     # True when the overall score is the sum of the sub-index scores (GPCI); validated.
     sub_indices_sum_to_total: bool = False
+    # True when each sub-index score is the sum, over its indicator groups, of the mean of the
+    # group's indicator scores (GPCI). Makes an exact what-if (mart.path_to_top5) possible.
+    additive_indicators: bool = False
     measures: list[Measure]
     editions: dict[str, EditionInfo] = Field(default_factory=dict)
     sources: list[Source] = Field(default_factory=list)
@@ -169,12 +193,39 @@ class IndexEntry(_Strict):
         overall = [m for m in self.measures if m.level == "overall"]
         if len(overall) != 1 or overall[0].code != "total":
             raise ValueError("measures: exactly one overall measure, coded 'total'")
+        level_of = {m.code: m.level for m in self.measures}
+        allowed_parent = {"sub_index": {"overall"}, "indicator_group": {"sub_index"},
+                          "indicator": {"indicator_group", "sub_index", "overall"}}
         for m in self.measures:
             if m.level != "overall" and m.parent not in codes:
                 raise ValueError(f"measures: {m.code}.parent {m.parent!r} is not a measure of this index")
+            if m.level != "overall" and level_of[m.parent] not in allowed_parent[m.level]:
+                raise ValueError(f"measures: {m.code} ({m.level}) cannot sit under {m.parent} ({level_of[m.parent]})")
+        numbers = [m.number for m in self.measures if m.number is not None]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("measures: duplicate indicator number")
+        seen: dict[str, str] = {}
+        for m in self.measures:
+            if m.level != "indicator":
+                continue
+            for label in (m.name, *m.aliases):
+                norm = normalise_name(label)
+                if seen.setdefault(norm, m.code) != m.code:
+                    raise ValueError(f"measures: indicator name {label!r} is used by both {seen[norm]} and {m.code}")
+        if self.additive_indicators:
+            groups = {m.code for m in self.measures if m.level == "indicator_group"}
+            for m in self.measures:
+                if m.level == "indicator" and m.parent not in groups:
+                    raise ValueError(f"measures: additive_indicators needs {m.code} under an indicator group")
         for label in self.editions:
             if not re.match(self.edition_label_pattern, label):
                 raise ValueError(f"editions: label {label!r} does not match edition_label_pattern")
+        for m in self.measures:
+            for bound in (m.since, m.until):
+                if bound is not None and not re.match(self.edition_label_pattern, bound):
+                    raise ValueError(f"measures: {m.code} edition {bound!r} does not match edition_label_pattern")
+            if m.since and m.until and self.edition_seq(m.since) > self.edition_seq(m.until):
+                raise ValueError(f"measures: {m.code} since {m.since!r} is after until {m.until!r}")
         return self
 
     def measure(self, code: str) -> Measure:
@@ -182,6 +233,24 @@ class IndexEntry(_Strict):
             if m.code == code:
                 return m
         raise KeyError(f"{self.code} has no measure {code!r}")
+
+    def measures_at(self, level: str) -> list[Measure]:
+        return [m for m in self.measures if m.level == level]
+
+    def indicator_by_name(self, printed: str) -> Measure | None:
+        """The indicator whose name or alias reads as `printed` (case, spacing and punctuation folded)."""
+        norm = normalise_name(printed)
+        for m in self.measures:
+            if m.level == "indicator" and norm in {normalise_name(n) for n in (m.name, *m.aliases)}:
+                return m
+        return None
+
+    def indicators_in(self, edition: str) -> list[Measure]:
+        """The indicators an edition reports: all of them but those added later or retired earlier."""
+        seq = self.edition_seq(edition)
+        return [m for m in self.measures_at("indicator")
+                if (m.since is None or self.edition_seq(m.since) <= seq)
+                and (m.until is None or seq <= self.edition_seq(m.until))]
 
     def measure_scale(self, code: str) -> Scale:
         m = self.measure(code)

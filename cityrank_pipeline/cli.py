@@ -53,6 +53,28 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_path(args: argparse.Namespace) -> int:
+    from .database import connect
+    from .focus import resolve_city
+    from .path_plan import fetch_plans, format_plan
+    from .runner import prepare
+
+    settings = load_settings()
+    target, catalog = prepare(settings)
+    city = resolve_city(catalog, args.city or settings.focus_city)
+    index_code = catalog[args.index].code if args.index else None
+    with connect(target.warehouse_url) as conn:
+        plans = fetch_plans(conn, target_rank=args.target, city_key=city, index_code=index_code,
+                            department=args.department)
+    if not plans:
+        scope = f"{index_code} " if index_code else ""
+        _print_err(f"no {scope}indicator scores for {catalog.city_by_key[city].name} in the warehouse: a path needs an "
+                   "index scored indicator by indicator (GPCI's data file: cityrank ingest gpci2023_en.json --index gpci)")
+        return 1
+    print("\n\n".join(format_plan(plan, department=args.department) for plan in plans))
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from .runner import prepare, prepare_dagster_home
 
@@ -304,6 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scorecard", help="print a city's scorecard from the warehouse (default: the focus city)")
     p.add_argument("--city", help="canonical city name, e.g. Tokyo")
     p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser("path", help="the cheapest indicator gains that lift a city above the city at a target rank (additive indices: GPCI)")
+    p.add_argument("--index", help="index code (default: every additive index with indicator scores)")
+    p.add_argument("--target", type=int, default=5, help="rank to reach (default 5)")
+    p.add_argument("--department", help="show only this department's steps (the plan is computed over all)")
+    p.add_argument("--city", help="city (default: the focus city)")
+    p.set_defaults(func=cmd_path)
 
     p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1 against CITYRANK_HOME")
     p.add_argument("--port", type=int, default=3000, help="port (default 3000)")

@@ -6,22 +6,23 @@ stage alone. Keeping them here means every stage can be tested without an orches
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from .catalog import Catalog, IndexEntry
-from .harmonise import HarmoniseReport, harmonise_cities
+from .assembly import AssembledEdition, assemble_edition, contributing_sources
 from .snapshots import EditionSource, Quarantine, RawStore, Snapshot
 from .sources.base import SCORE_ROW_COLUMNS, PublicationError, ScoreRow
 from .sources.curated import curated_editions
-from .sources.registry import get_parser, parser_options
+from .sources.registry import CATALOG_AWARE_PARSERS, get_parser, parser_options
 from .validation import ValidationReport, validate_rows
 
 CURATED_FILE = "published_figures.csv"
 CURATED_LICENCE = "Facts compiled by the cityrank team from publishers and press; each row cites its source_url."
-MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv"}
+MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv", "json": "application/json"}
 
 
 class EditionFailed(RuntimeError):
@@ -32,6 +33,30 @@ def curated_bytes() -> bytes:
     return resources.files("cityrank_pipeline.data").joinpath(CURATED_FILE).read_bytes()
 
 
+@lru_cache(maxsize=8)
+def _curated_labels(snapshot_id: str, data: bytes, index_code: str) -> tuple[str, ...]:
+    return tuple(curated_editions(data, CURATED_FILE, index_code))
+
+
+def curated_snapshot(store: RawStore) -> Snapshot:
+    """The packaged curated figures, stored by content (the same bytes again are a no-op)."""
+    snapshot, _ = store.put(curated_bytes(), original_name=CURATED_FILE, media_type="text/csv",
+                            licence_note=CURATED_LICENCE)
+    return snapshot
+
+
+def curated_source(store: RawStore, entry: IndexEntry, edition: str) -> EditionSource | None:
+    """The curated figures as a source of one edition, or None when they hold none of it."""
+    source = entry.source("curated")
+    if source is None:
+        return None
+    snapshot = curated_snapshot(store)
+    if edition not in _curated_labels(snapshot.snapshot_id, curated_bytes(), entry.code):
+        return None
+    return EditionSource(index_code=entry.code, edition=edition, snapshot_id=snapshot.snapshot_id,
+                         parser=source.parser, source_kind="curated", parser_options=dict(source.parser_options))
+
+
 def register_curated_editions(catalog: Catalog, store: RawStore) -> list[EditionSource]:
     """Snapshot the packaged curated figures and point every edition they hold at them.
 
@@ -39,7 +64,7 @@ def register_curated_editions(catalog: Catalog, store: RawStore) -> list[Edition
     curated figures are the fallback, not an override.
     """
     data = curated_bytes()
-    snapshot, _ = store.put(data, original_name=CURATED_FILE, media_type="text/csv", licence_note=CURATED_LICENCE)
+    snapshot = curated_snapshot(store)
     registered = []
     for entry in catalog:
         source = entry.source("curated")
@@ -67,24 +92,18 @@ def parse_publication(entry: IndexEntry, parser_name: str, data: bytes, source_n
                       edition: str | None = None, options: dict | None = None) -> list[ScoreRow]:
     """Run the catalog's parser on raw bytes; a layout problem raises PublicationError."""
     parser = get_parser(parser_name)
-    return parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options))
+    catalog_aware = {"entry": entry} if parser_name in CATALOG_AWARE_PARSERS else {}
+    return parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options),
+                  **catalog_aware)
 
 
-def parse_edition(catalog: Catalog, store: RawStore, source: EditionSource) -> tuple[pd.DataFrame, Snapshot, HarmoniseReport]:
-    """Parsed and harmonised rows of one edition, read from the raw store."""
-    entry = catalog[source.index_code]
-    snapshot = store.get(source.snapshot_id)
-    data = store.read_bytes(source.snapshot_id)
+def parse_edition(catalog: Catalog, store: RawStore, source: EditionSource) -> AssembledEdition:
+    """Parsed and harmonised rows of one edition from every file that has figures for it
+    (see `assembly`): the registered file first, then reprints and curated figures."""
     try:
-        rows = parse_publication(entry, source.parser, data, snapshot.original_name,
-                                 edition=source.edition, options=source.parser_options)
+        return assemble_edition(catalog, store, source)
     except PublicationError as exc:
         raise EditionFailed(str(exc)) from exc
-    rows = [r for r in rows if r.edition == source.edition]
-    if not rows:
-        raise EditionFailed(f"{snapshot.original_name}: no figures for {entry.code} edition {source.edition!r}")
-    frame, report = harmonise_cities(rows_to_frame(rows), catalog, entry)
-    return frame, snapshot, report
 
 
 def validate_edition(catalog: Catalog, expectations_dir: Path, source: EditionSource, frame: pd.DataFrame) -> ValidationReport:
@@ -110,8 +129,10 @@ def quarantine_edition(quarantine: Quarantine, store: RawStore, source: EditionS
                           original_name=snapshot.original_name, reason=reason, edition=source.edition)
 
 
-def edition_fingerprint(settings, source: EditionSource) -> str:
-    """What an edition's load depends on: its bytes, parser, catalog entry, city list and suite.
+def edition_fingerprint(settings, catalog: Catalog, store: RawStore, source: EditionSource) -> str:
+    """What an edition's load depends on: the bytes and parser of every file that contributes
+    to it (its own, a later edition that reprints it, the curated figures), its catalog entry,
+    the city list and the suite.
 
     The main job skips an edition whose last successful load had the same fingerprint, so a
     second `cityrank run` does no work; any change to one of these inputs re-runs it.
@@ -122,8 +143,9 @@ def edition_fingerprint(settings, source: EditionSource) -> str:
     from . import __version__
 
     digest = hashlib.sha256()
-    digest.update(json.dumps([source.snapshot_id, source.parser, source.parser_options, source.complete,
-                              source.edition, __version__], sort_keys=True).encode())
+    contributors = [[kind, s.snapshot_id, s.parser, s.parser_options, s.complete, s.edition]
+                    for kind, s in contributing_sources(catalog, store, source)]
+    digest.update(json.dumps([contributors, source.edition, __version__], sort_keys=True).encode())
     for path in (settings.catalog_dir / f"{source.index_code.lower()}.yaml", settings.catalog_dir / "cities.yaml",
                  settings.expectations_dir / f"{source.index_code.lower()}.json"):
         digest.update(path.read_bytes())

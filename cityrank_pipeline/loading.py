@@ -3,7 +3,9 @@
 Loading is idempotent by construction: dimension rows are upserted only when they differ,
 and an edition's facts are compared with what is already there — identical rows mean no
 write at all; different rows replace the edition's rows (DELETE + COPY) in the same
-transaction. Either everything for the edition lands or nothing does.
+transaction. Either everything for the edition lands or nothing does. The same holds for the
+two small tables that travel with the facts: how the edition printed its measures
+(`warehouse.edition_measure`) and which files it was assembled from (`meta.edition_source`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from .catalog import Catalog, IndexEntry
+from .catalog import MEASURE_LEVELS, Catalog, IndexEntry
 from .snapshots import Snapshot
 
 FACT_COLUMNS = (
     "index_code", "edition", "city_key", "measure_code", "score", "rank", "rank_tied",
     "printed_name", "confidence", "note", "source_url", "page", "snapshot_id",
+    "score_computed", "rank_computed",
 )
 
 
@@ -88,7 +91,9 @@ def _fact_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot_i
             None if rank is None else int(rank),
             bool(rec.get("rank_tied") or False),
             rec["city"], clean(rec.get("confidence")) or "reported", clean(rec.get("note")),
-            clean(rec.get("source_url")), None if page is None else int(page), snapshot_id,
+            clean(rec.get("source_url")), None if page is None else int(page),
+            clean(rec.get("snapshot_id")) or snapshot_id,
+            bool(clean(rec.get("score_computed")) or False), bool(clean(rec.get("rank_computed")) or False),
         ))
     return sorted(tuples, key=lambda t: (t[2], t[3]))
 
@@ -116,23 +121,29 @@ def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntr
          entry.calendar.release_months, entry.status),
     )
     # Parents before children, so the self-referencing foreign key holds row by row.
-    ordered = sorted(entry.measures, key=lambda m: {"overall": 0, "sub_index": 1, "indicator": 2}[m.level])
+    ordered = sorted(entry.measures, key=lambda m: MEASURE_LEVELS.index(m.level))
     # One statement per dimension, executed as a batch: a load is in the hot path of every edition.
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO warehouse.dim_measure AS d (index_code, measure_code, name, level, parent_code,
-                  department, city_can_influence, score_min, score_max, definition)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                  department, city_can_influence, score_min, score_max, definition, publisher_code,
+                  indicator_number, aliases)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (index_code, measure_code) DO UPDATE SET
                   name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code,
                   department = EXCLUDED.department, city_can_influence = EXCLUDED.city_can_influence,
-                  score_min = EXCLUDED.score_min, score_max = EXCLUDED.score_max, definition = EXCLUDED.definition
-           WHERE (d.name, d.level, d.parent_code, d.department, d.city_can_influence, d.score_min, d.score_max, d.definition)
+                  score_min = EXCLUDED.score_min, score_max = EXCLUDED.score_max, definition = EXCLUDED.definition,
+                  publisher_code = EXCLUDED.publisher_code, indicator_number = EXCLUDED.indicator_number,
+                  aliases = EXCLUDED.aliases
+           WHERE (d.name, d.level, d.parent_code, d.department, d.city_can_influence, d.score_min, d.score_max,
+                  d.definition, d.publisher_code, d.indicator_number, d.aliases)
                  IS DISTINCT FROM
                  (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
-                  EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition)""",
+                  EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition,
+                  EXCLUDED.publisher_code, EXCLUDED.indicator_number, EXCLUDED.aliases)""",
             [(entry.code, m.code, m.name, m.level, m.parent, entry.measure_department(m.code), m.influence,
-              entry.measure_scale(m.code).min, entry.measure_scale(m.code).max, m.definition) for m in ordered],
+              entry.measure_scale(m.code).min, entry.measure_scale(m.code).max, m.definition,
+              m.publisher_code, m.number, list(m.aliases)) for m in ordered],
         )
         cur.executemany(
             """INSERT INTO warehouse.dim_city AS d (city_key, name, name_ko, country, aliases)
@@ -176,6 +187,49 @@ def _existing_facts(conn: psycopg.Connection, index_code: str, edition: str) -> 
     return [tuple(r) for r in rows]
 
 
+def _edition_measure_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame) -> list[tuple]:
+    """How this edition printed each measure, where the file names its measures itself."""
+    if "measure_printed" not in rows:
+        return []
+    printed = rows[rows["measure_printed"].notna()]
+    found: dict[str, tuple] = {}
+    for rec in printed[["measure", "measure_printed", "measure_number"]].drop_duplicates().to_dict("records"):
+        number = rec["measure_number"]
+        number = None if number is None or pd.isna(number) else int(number)
+        found[rec["measure"]] = (entry.code, edition, rec["measure"], rec["measure_printed"], number)
+    return sorted(found.values())
+
+
+def _replace_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...], index_code: str, edition: str,
+                  rows: list[tuple]) -> bool:
+    """Make the edition's rows of a small side table exactly `rows`; no write when they already are."""
+    target = sql.SQL(".").join(sql.Identifier(part) for part in table.split("."))
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    existing = conn.execute(
+        sql.SQL("SELECT {} FROM {} WHERE index_code = %s AND edition = %s").format(cols, target), (index_code, edition)
+    ).fetchall()
+    if sorted(tuple(r) for r in existing) == sorted(rows):
+        return False
+    conn.execute(sql.SQL("DELETE FROM {} WHERE index_code = %s AND edition = %s").format(target), (index_code, edition))
+    if rows:
+        placeholders = sql.SQL(", ").join(sql.Placeholder() * len(columns))
+        with conn.cursor() as cur:
+            cur.executemany(sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(target, cols, placeholders), rows)
+    return True
+
+
+EDITION_SOURCE_COLUMNS = ("index_code", "edition", "snapshot_id", "source_kind", "parser", "precedence", "role",
+                          "facts_used", "facts_overridden", "disagreements")
+
+
+def _edition_source_tuples(entry: IndexEntry, edition: str, contributions) -> list[tuple]:
+    return sorted(
+        (entry.code, edition, c.snapshot.snapshot_id, c.kind, c.source.parser, c.precedence, c.role,
+         c.facts_used, c.facts_overridden, len(c.disagreements))
+        for c in contributions
+    )
+
+
 def load_edition(
     conn: psycopg.Connection,
     catalog: Catalog,
@@ -183,17 +237,30 @@ def load_edition(
     rows: pd.DataFrame,
     snapshot: Snapshot,
     meta: EditionMeta,
+    contributions: tuple = (),
 ) -> LoadResult:
-    """Replace one edition's facts with `rows` (validated and harmonised) in one transaction."""
+    """Replace one edition's facts with `rows` (validated and harmonised) in one transaction.
+
+    `contributions` (from `assembly`) are the files the rows were taken from; each row names
+    its own snapshot in a `snapshot_id` column, `snapshot` being the default for rows that
+    don't.
+    """
     new = _fact_tuples(entry, meta.edition, rows, snapshot.snapshot_id)
+    snapshots = {snapshot.snapshot_id: snapshot, **{c.snapshot.snapshot_id: c.snapshot for c in contributions}}
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(entry.code, meta.edition),))
         sync_dimensions(conn, catalog, entry)
-        _upsert_snapshot(conn, snapshot)
+        for snap in sorted(snapshots.values(), key=lambda s: s.snapshot_id):
+            _upsert_snapshot(conn, snap)
         _upsert_edition(conn, entry, meta)
+        side_changed = _replace_rows(conn, "warehouse.edition_measure",
+                                     ("index_code", "edition", "measure_code", "printed_name", "printed_number"),
+                                     entry.code, meta.edition, _edition_measure_tuples(entry, meta.edition, rows))
+        side_changed |= _replace_rows(conn, "meta.edition_source", EDITION_SOURCE_COLUMNS, entry.code, meta.edition,
+                                      _edition_source_tuples(entry, meta.edition, contributions))
         old = _existing_facts(conn, entry.code, meta.edition)
         if _normalise(old) == _normalise(new):
-            return LoadResult(entry.code, meta.edition, len(new), changed=False, deleted=0)
+            return LoadResult(entry.code, meta.edition, len(new), changed=side_changed, deleted=0)
         deleted = conn.execute(
             "DELETE FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s", (entry.code, meta.edition)
         ).rowcount

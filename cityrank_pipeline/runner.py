@@ -139,7 +139,7 @@ def _result_of(result: dg.ExecuteInProcessResult, code: str) -> tuple[bool, bool
     return False, None, " | ".join(dict.fromkeys(messages)) or f"{code} run failed"
 
 
-def pending_editions(instance: dg.DagsterInstance, settings: Settings, store: RawStore,
+def pending_editions(instance: dg.DagsterInstance, settings: Settings, catalog: Catalog, store: RawStore,
                      editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False) -> dict[str, list[str]]:
     """The editions to run: all with --force, else those whose inputs changed since their last load."""
     pending: dict[str, list[str]] = {}
@@ -147,7 +147,7 @@ def pending_editions(instance: dg.DagsterInstance, settings: Settings, store: Ra
         for label in labels:
             source = store.edition_source(code, label)
             if not force and source is not None and \
-                    last_loaded_fingerprint(instance, code, label) == edition_fingerprint(settings, source):
+                    last_loaded_fingerprint(instance, code, label) == edition_fingerprint(settings, catalog, store, source):
                 summary.up_to_date.append(f"{code} {label}")
             else:
                 pending.setdefault(code, []).append(label)
@@ -157,7 +157,8 @@ def pending_editions(instance: dg.DagsterInstance, settings: Settings, store: Ra
 def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, store: RawStore,
                  editions: dict[str, list[str]], summary: RunSummary, *, force: bool = False, progress=None) -> None:
     """Execute each edition's job unless its inputs are unchanged since its last successful load."""
-    for code, labels in pending_editions(instance, settings, store, editions, summary, force=force).items():
+    catalog = load_catalog(settings.catalog_dir)
+    for code, labels in pending_editions(instance, settings, catalog, store, editions, summary, force=force).items():
         job = defs.resolve_job_def(edition_job_name(code))
         for label in labels:
             result = job.execute_in_process(partition_key=label, instance=instance, raise_on_error=False,
@@ -252,7 +253,7 @@ def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quie
     editions = sync_partitions(instance, catalog, store)
     defs = build_definitions(settings.catalog_dir)
     summary = RunSummary()
-    pending = pending_editions(instance, settings, store, editions, summary, force=force)
+    pending = pending_editions(instance, settings, catalog, store, editions, summary, force=force)
     workers = worker_count(settings)
     if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
         run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet)
@@ -281,7 +282,11 @@ def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original
     instance = open_instance(settings, target)
     sync_partitions(instance, catalog, store)
     defs = build_definitions(settings.catalog_dir)
-    run_editions(defs, instance, settings, store, {result.index_code: [result.edition]}, summary)
+    # The edition before it may take figures this file reprints (GFCI 32 prints GFCI 31's).
+    entry = catalog[result.index_code]
+    previous = [s.edition for s in store.edition_sources(entry.code)
+                if entry.edition_seq(s.edition) == entry.edition_seq(result.edition) - 1]
+    run_editions(defs, instance, settings, store, {result.index_code: [*previous, result.edition]}, summary)
     if summary.changed:
         refresh_views(defs, instance)
     return result, summary

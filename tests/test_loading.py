@@ -15,7 +15,8 @@ def gfci38(tmp_path, catalog):
     store = RawStore(tmp_path / "raw")
     register_curated_editions(catalog, store)
     source = store.edition_source("GFCI", "GFCI 38")
-    frame, snapshot, _ = parse_edition(catalog, store, source)
+    assembled = parse_edition(catalog, store, source)
+    frame, snapshot = assembled.frame, assembled.snapshot
     meta = edition_meta(catalog["GFCI"], "GFCI 38", frame, snapshot, complete=False)
     return frame, snapshot, meta
 

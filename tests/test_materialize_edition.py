@@ -30,7 +30,8 @@ def test_one_edition_flows_from_snapshot_to_warehouse(cityrank_env, catalog):
         result = _materialize(instance, "GFCI 37")
         assert result.success
         checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-        assert checks == {"expectation_suite": True, "matches_previous_edition": True}
+        assert checks == {"expectation_suite": True, "matches_previous_edition": True, "sources_agree": True,
+                      "methodology_unchanged": True}
         loaded = [m for m in result.get_asset_materialization_events()
                   if m.asset_key == dg.AssetKey(["gfci", "warehouse_scores"])][0]
         assert loaded.materialization.metadata["rows"].value == 10

@@ -38,9 +38,10 @@ def load_real_figures(url: str, catalog, raw_dir: Path, indices=SEOUL_FIXTURE, e
             for source in sorted(store.edition_sources(code), key=lambda s: entry.edition_seq(s.edition)):
                 if editions is not None and (code, source.edition) not in editions:
                     continue
-                frame, snapshot, _ = parse_edition(catalog, store, source)
+                assembled = parse_edition(catalog, store, source)
+                frame, snapshot = assembled.frame, assembled.snapshot
                 meta = edition_meta(entry, source.edition, frame, snapshot, complete=source.complete)
-                load_edition(conn, catalog, entry, frame, snapshot, meta)
+                load_edition(conn, catalog, entry, frame, snapshot, meta, assembled.contributions)
                 loaded.append(f"{code} {source.edition}")
     return loaded
 
@@ -69,13 +70,14 @@ def load_through_asset(catalog, settings, code: str, edition: str):
     store = RawStore(settings.raw_dir)
     register_curated_editions(catalog, store)
     source = store.edition_source(code, edition)
-    frame, snapshot, _ = parse_edition(catalog, store, source)
+    assembled = parse_edition(catalog, store, source)
+    frame, snapshot = assembled.frame, assembled.snapshot
     [warehouse_scores] = [a for a in build_index_assets(catalog[code]) if a.key.path[-1] == "warehouse_scores"]
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(f"{code.lower()}_editions", [edition])
         context = dg.build_asset_context(partition_key=edition, resources={"cityrank": CityrankResource()},
                                          instance=instance)
-        return warehouse_scores(context, validated_scores=EditionRows(source, snapshot, frame))
+        return warehouse_scores(context, validated_scores=EditionRows(source, snapshot, frame, assembled.contributions))
 
 
 def rows(url: str, query: str, params=()) -> list[tuple]:

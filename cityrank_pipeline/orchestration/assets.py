@@ -17,12 +17,15 @@ from ..catalog import IndexEntry
 from ..editions import (EditionFailed, compare_with_previous_edition, edition_fingerprint, parse_edition,
                         quarantine_edition, validate_edition)
 from ..loading import edition_meta, load_edition
+from ..methodology import methodology_changes
 from ..notify import notify_new_edition
 from ..snapshots import EditionSource, Snapshot
 from .resources import CityrankResource
 
 SUITE_CHECK = "expectation_suite"
 PREVIOUS_CHECK = "matches_previous_edition"
+SOURCES_CHECK = "sources_agree"
+METHODOLOGY_CHECK = "methodology_unchanged"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class EditionRows:
     source: EditionSource
     snapshot: Snapshot
     frame: pd.DataFrame
+    # Every file the rows were assembled from (assembly.Contribution), best first.
+    contributions: tuple = ()
 
 
 def partitions_for(code: str) -> dg.DynamicPartitionsDefinition:
@@ -67,6 +72,14 @@ def _failure_table(report) -> str:
     return "\n".join(lines)
 
 
+def _sources_table(contributions) -> str:
+    lines = ["| precedence | file | kind | role | facts used | overridden | disagreements |", "|---|---|---|---|---|---|---|"]
+    for c in contributions:
+        lines.append(f"| {c.precedence} | {c.snapshot.original_name} (`{c.snapshot.snapshot_id[:12]}`) | {c.kind} | "
+                     f"{c.role} | {c.facts_used} | {c.facts_overridden} | {len(c.disagreements)} |")
+    return "\n".join(lines)
+
+
 def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
     code = entry.code
     group = code.lower()
@@ -94,18 +107,20 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
     def parsed_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, raw_snapshot: EditionSource) -> EditionRows:
         store = cityrank.store()
         try:
-            frame, snapshot, report = parse_edition(cityrank.catalog(), store, raw_snapshot)
+            assembled = parse_edition(cityrank.catalog(), store, raw_snapshot)
         except EditionFailed as exc:
             where = quarantine_edition(cityrank.quarantine(), store, raw_snapshot, str(exc))
             raise dg.Failure(description=str(exc), metadata={"quarantined_to": str(where) if where else ""}) from exc
+        frame, report = assembled.frame, assembled.harmonise
         context.add_output_metadata({
+            "sources": dg.MetadataValue.md(_sources_table(assembled.contributions)),
             "rows": len(frame), "cities": int(frame["city"].nunique()),
             "measures": ", ".join(sorted(frame["measure"].unique())),
             "unmapped_city_names": ", ".join(report.unmapped) or "none",
             "unused_index_aliases": ", ".join(report.unused_index_aliases) or "none",
             "preview": dg.MetadataValue.md(frame.head(10)[["edition", "city", "measure", "score", "rank"]].to_markdown(index=False)),
         })
-        return EditionRows(raw_snapshot, snapshot, frame)
+        return EditionRows(raw_snapshot, assembled.snapshot, frame, assembled.contributions)
 
     validated_key = asset_key(code, "validated_scores")
 
@@ -113,7 +128,11 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
               check_specs=[dg.AssetCheckSpec(SUITE_CHECK, asset=validated_key, blocking=True,
                                              description=f"expectations/{group}.json must pass before the edition is loaded"),
                            dg.AssetCheckSpec(PREVIOUS_CHECK, asset=validated_key, blocking=False,
-                                             description="previous-edition figures the file reprints agree with the warehouse (WARN)")],
+                                             description="previous-edition figures the file reprints agree with the warehouse (WARN)"),
+                           dg.AssetCheckSpec(SOURCES_CHECK, asset=validated_key, blocking=False,
+                                             description="figures two files give for the same cell agree; the better file's figure is kept (WARN)"),
+                           dg.AssetCheckSpec(METHODOLOGY_CHECK, asset=validated_key, blocking=False,
+                                             description="the edition reports the same indicators, worded the same, as the previous edition with indicators (WARN)")],
               **common, description=f"{entry.name}: rows that passed the index's Great Expectations suite.")
     def validated_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, parsed_scores: EditionRows):
         settings = cityrank.settings()
@@ -131,10 +150,24 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
         with cityrank.connect() as conn:
             compared, mismatches = compare_with_previous_edition(
                 conn, cityrank.catalog()[code], parsed_scores.source.edition, parsed_scores.frame)
+            previous_label, changes = methodology_changes(conn, cityrank.catalog()[code], parsed_scores.source.edition,
+                                                          parsed_scores.frame)
         yield dg.AssetCheckResult(check_name=PREVIOUS_CHECK, asset_key=validated_key, passed=not mismatches,
                                   severity=dg.AssetCheckSeverity.WARN,
                                   metadata={"compared": compared, "mismatches": len(mismatches),
                                             "details": "; ".join(mismatches[:20]) or "none"})
+        disagreements = [d for c in parsed_scores.contributions for d in c.disagreements]
+        yield dg.AssetCheckResult(check_name=SOURCES_CHECK, asset_key=validated_key, passed=not disagreements,
+                                  severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={"sources": len(parsed_scores.contributions),
+                                            "overlapping_figures": sum(c.facts_overridden for c in parsed_scores.contributions),
+                                            "disagreements": len(disagreements),
+                                            "details": "; ".join(disagreements[:20]) or "none"})
+        yield dg.AssetCheckResult(check_name=METHODOLOGY_CHECK, asset_key=validated_key, passed=not changes,
+                                  severity=dg.AssetCheckSeverity.WARN,
+                                  metadata={"compared_with": previous_label or "no earlier edition with indicators",
+                                            "changes": len(changes),
+                                            "details": "; ".join(c.describe() for c in changes[:40]) or "none"})
 
     @dg.asset(name="warehouse_scores", kinds={"postgres"}, ins={"validated_scores": dg.AssetIn(key=validated_key)}, **common,
               description=f"{entry.name}: the edition's rows in warehouse.fact_city_score (one transaction, COPY, replace-if-changed).")
@@ -143,7 +176,7 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
         rows = validated_scores
         meta = edition_meta(catalog[code], rows.source.edition, rows.frame, rows.snapshot, complete=rows.source.complete)
         with cityrank.connect() as conn:
-            result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta)
+            result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta, rows.contributions)
             # Chart + scorecard for the UI and the headline; never fails the load (warns instead).
             pictures, headline = release_markdown(conn, cityrank.settings(), catalog, code, meta.edition, context.log)
         notified = notify_new_edition(headline, logger=context.log) if result.changed and headline else {}
@@ -153,7 +186,8 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
             "rows": result.rows, "changed": result.changed, "deleted": result.deleted,
             "snapshot_id": rows.snapshot.snapshot_id, "published_on": str(meta.published_on or ""),
             "city_count": meta.city_count or 0,
-            "input_fingerprint": edition_fingerprint(cityrank.settings(), rows.source),
+            "sources": ", ".join(f"{c.snapshot.original_name} ({c.role})" for c in rows.contributions) or "",
+            "input_fingerprint": edition_fingerprint(cityrank.settings(), catalog, cityrank.store(), rows.source),
         })
 
     return [raw_snapshot, parsed_scores, validated_scores, warehouse_scores]

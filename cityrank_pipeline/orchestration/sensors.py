@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from ..assembly import contributing_sources
 from ..editions import edition_fingerprint
 from ..ingest import ingest_publication
 from ..snapshots import sha256_of
@@ -72,14 +73,19 @@ def build_new_edition_sensor(entry) -> dg.SensorDefinition:
         known = set(context.instance.get_dynamic_partitions(partitions.name))
         new_partitions, requests = [], []
         for source in sorted(store.edition_sources(code), key=lambda s: entry.edition_seq(s.edition)):
-            if seen_editions.get(source.edition) == source.snapshot_id:
+            # An edition's inputs are its own file plus a later edition's reprint of it: a new
+            # GFCI 32 report re-runs GFCI 31 too, whose figures it reprints.
+            inputs = source.snapshot_id + "".join(f"+reprint:{s.snapshot_id}" for kind, s in
+                                                  contributing_sources(catalog, store, source) if kind == "reprint")
+            if seen_editions.get(source.edition) == inputs:
                 continue
-            seen_editions[source.edition] = source.snapshot_id
-            if last_loaded_fingerprint(context.instance, code, source.edition) == edition_fingerprint(settings, source):
+            seen_editions[source.edition] = inputs
+            if last_loaded_fingerprint(context.instance, code, source.edition) == \
+                    edition_fingerprint(settings, catalog, store, source):
                 continue
             if source.edition not in known:
                 new_partitions.append(source.edition)
-            requests.append(dg.RunRequest(partition_key=source.edition, run_key=f"{source.edition}:{source.snapshot_id}",
+            requests.append(dg.RunRequest(partition_key=source.edition, run_key=f"{source.edition}:{inputs}",
                                           tags={"cityrank/source_kind": source.source_kind}))
         return dg.SensorResult(
             run_requests=requests,

@@ -35,6 +35,14 @@ class ScoreRow:
     previous_score: float | None = None
     # Release month (YYYY-MM) or date (YYYY-MM-DD) where the publication states it.
     published: str | None = None
+    # True when cityrank computed the figure instead of reading it from the file (a GPCI
+    # function score rebuilt from its indicators, a rank among the edition's cities).
+    score_computed: bool = False
+    rank_computed: bool = False
+    # The measure's name exactly as this edition prints it ("GDP per Capita"), and its printed
+    # number, where the file names measures itself: what methodology-change reports compare.
+    measure_printed: str | None = None
+    measure_number: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
