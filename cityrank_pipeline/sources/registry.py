@@ -22,10 +22,20 @@ PARSERS: dict[str, str] = {
     "gser_ranking_html": "cityrank_pipeline.sources.gser:parse_gser_ranking",
     "press_top_list_html": "cityrank_pipeline.sources.press_list:parse_press_top_list",
     "gdci_report_pdf": "cityrank_pipeline.sources.gdci:parse_gdci_report",
+    "gpci_data_json": "cityrank_pipeline.sources.gpci_json:parse_gpci_data_json",
 }
 
 # Parsers whose files hold several indices; they are told which index to read.
 MULTI_INDEX_PARSERS = frozenset({"curated_figures"})
+
+# Parsers that read measures the catalog defines (GPCI's 70 indicators by printed name and
+# number); they are called with the index's catalog entry as `entry=`.
+CATALOG_AWARE_PARSERS = frozenset({"gpci_data_json"})
+
+# Parsers whose every printed city must map through assets/cities.yaml before the file is
+# registered: a publisher data file lists whole editions, so an unknown name there is a new
+# city or a changed spelling to review now, not a row to drop later.
+CITY_CHECKED_PARSERS = frozenset({"gpci_data_json"})
 
 
 def parser_options(name: str, index_code: str, options: dict | None) -> dict:
