@@ -260,6 +260,7 @@ def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig
                 ("overall_rank", "Overall rank"), ("rank_gap", "Places behind overall"), ("department", "Department"),
                 ("influence", "City can influence"), ("edition", "Edition")],
                weak_here, table_id="weak-here", numeric=("priority", "measure_rank", "overall_rank", "rank_gap")),
+        *_path_and_methodology(conn, index_code, city),
         "<h2>Action list across all indices</h2>",
         _table([("priority", "Priority"), ("index_code", "Index"), ("measure_name", "Measure"), ("measure_rank", "Rank"),
                 ("overall_rank", "Overall rank"), ("rank_gap", "Places behind overall"), ("department", "Department"),
@@ -287,6 +288,51 @@ def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig
     parts += ['<p class="note">From the cityrank warehouse (mart views). n/d = not disclosed by the publisher.</p>',
               "</body></html>", ""]
     return "\n".join(p for p in parts if p), headline
+
+
+def _path_and_methodology(conn: psycopg.Connection, index_code: str, city: str) -> list[str]:
+    """The path to the top 5 (additive indices) and what the newest indicator edition changed."""
+    from .path_plan import fetch_plans
+
+    parts: list[str] = []
+    for plan in fetch_plans(conn, index_code=index_code):
+        parts.append(f"<h2>Path to the top 5 ({_esc(index_code)} {_esc(plan.edition)}, indicator scores)</h2>")
+        if plan.needed is None:
+            parts.append(f'<p class="note" id="path">{_esc(city)} is already in the top {plan.target_rank}.</p>')
+            continue
+        intro = (f"{city} is {plan.current_rank}th with {plan.current_total:,.2f}; {plan.target_city} is "
+                 f"{plan.target_rank}th with {plan.target_total:,.2f}: {plan.needed:,.2f} points to gain, others held fixed.")
+        if not plan.feasible:
+            parts.append(f'<p class="note" id="path">{_esc(intro)} No plan within the limits: every indicator the city '
+                         f'can influence at the best score any city reaches adds {plan.total_effect:,.2f}.</p>')
+            continue
+        parts.append(f'<p class="note" id="path">{_esc(intro)} The cheapest plan raises {len(plan.steps)} indicator(s) '
+                     f'by {plan.total_gain:,.2f} points in all (largest effect on the total per point first; no indicator '
+                     f'above the best score any city reaches).</p>')
+        rows = [{"department": dept, "measure": s.measure_name, "sub_index": s.sub_index,
+                 "now": f"{s.current_score:,.2f}", "target": f"{s.target_score:,.2f}", "gain": f"{s.gain:,.2f}",
+                 "effect": f"{s.effect_on_total:,.2f}"}
+                for dept, steps in plan.by_department().items() for s in steps]
+        parts.append(_table([("department", "Department"), ("measure", "Indicator"), ("sub_index", "Function"),
+                             ("now", "Score now"), ("target", "Target score"), ("gain", "Gain"),
+                             ("effect", "Effect on total")], rows, table_id="path-to-top5",
+                            numeric=("now", "target", "gain", "effect")))
+    changes = _rows(conn, """WITH changed AS (
+                                 SELECT m.*, e.edition_seq FROM mart.methodology_changes m
+                                 JOIN warehouse.dim_edition e ON e.index_code = m.index_code AND e.edition = m.edition
+                                 WHERE m.index_code = %s)
+                             SELECT edition, previous_edition, change, measure_code, printed_name, previous_printed_name
+                             FROM changed WHERE edition_seq = (SELECT max(edition_seq) FROM changed)
+                             ORDER BY change, measure_code""", (index_code,))
+    if changes:
+        first = changes[0]
+        said = "; ".join(
+            f"{c['change']} {c['printed_name'] or c['previous_printed_name']}"
+            + (f" (was {c['previous_printed_name']})" if c["change"] == "reworded" else "") for c in changes)
+        parts.append(f'<h2>Methodology changes</h2><p class="note" id="methodology">{_esc(index_code)} '
+                     f'{_esc(first["edition"])} measures differently from {_esc(first["previous_edition"])}: '
+                     f'{_esc(said)}. Ranks on these indicators are not comparable across the two editions.</p>')
+    return parts
 
 
 def brief_path(settings: Settings, index_code: str, edition: str, city_key: str) -> Path:

@@ -15,6 +15,7 @@ from .orchestration.briefs import release_brief
 from .orchestration.fetcher import LiveFetcherResource
 from .orchestration.freshness import build_release_calendar_checks, build_release_calendar_job
 from .orchestration.jobs import build_edition_job, views_job
+from .orchestration.path import path_to_top5
 from .orchestration.resources import CityrankResource
 from .orchestration.schedules import build_schedules
 from .orchestration.sensors import build_new_edition_sensor, build_views_refresh_sensor
@@ -30,7 +31,7 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
     polled = polled_entries(catalog)
     calendar_checks = build_release_calendar_checks(catalog)
     return dg.Definitions(
-        assets=[*index_assets, build_views_asset(loaded_keys), release_brief, *(build_publication_check(e) for e in polled)],
+        assets=[*index_assets, build_views_asset(loaded_keys), release_brief, path_to_top5, *(build_publication_check(e) for e in polled)],
         asset_checks=[calendar_checks],
         jobs=[*edition_jobs, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
         schedules=build_schedules(catalog),

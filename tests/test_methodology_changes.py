@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
+from cityrank_pipeline.brief import _path_and_methodology
 from cityrank_pipeline.editions import parse_publication, rows_to_frame
 from cityrank_pipeline.harmonise import harmonise_cities
 from cityrank_pipeline.loading import EditionMeta, load_edition
@@ -54,6 +55,7 @@ def test_changes_reported_at_load_time_and_in_the_view(migrated_url, catalog, tm
         load_edition(conn, catalog, entry, old, snapshot, EditionMeta("2022", 2022, None, "unknown", None))
         assert methodology_changes(conn, entry, "2023", new) == ("2022", EXPECTED)
         load_edition(conn, catalog, entry, new, snapshot, EditionMeta("2023", 2023, None, "unknown", None))
+        brief = "".join(_path_and_methodology(conn, "GPCI", "Seoul"))
         view = conn.execute("""SELECT index_code, edition, previous_edition, change, measure_code, printed_name,
                                       previous_printed_name FROM mart.methodology_changes
                                ORDER BY change, measure_code""").fetchall()
@@ -63,3 +65,5 @@ def test_changes_reported_at_load_time_and_in_the_view(migrated_url, catalog, tm
         "added 'Workstyle Flexibility' (workstyle_flexibility)",
         "removed 'Number of Startups' (number_of_startups)",
         "reworded 'Average Rent' → 'Housing Rent' (housing_rent)"]
+    assert ("GPCI 2023 measures differently from 2022: added Workstyle Flexibility; removed Number of Startups; "
+            "reworded Housing Rent (was Average Rent).") in brief

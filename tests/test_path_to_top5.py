@@ -101,3 +101,16 @@ def test_a_city_already_in_the_top_5_needs_no_plan_and_an_impossible_target_says
     assert tokyo.needed is None and "no plan needed" in format_plan(tokyo)
     assert not last_to_first.feasible
     assert "No plan within the limits" in format_plan(last_to_first)
+
+
+def test_the_path_asset_shows_the_plan_in_the_ui(gpci2023_db, tmp_path):
+    import dagster as dg
+
+    from cityrank_pipeline.orchestration.path import path_to_top5
+    from cityrank_pipeline.orchestration.resources import CityrankResource
+
+    resource = CityrankResource(home=str(tmp_path / "home"), database_url=gpci2023_db)
+    result = path_to_top5(dg.build_asset_context(resources={"cityrank": resource}))
+    meta = result.metadata
+    assert meta["gpci_rank"] == 7 and meta["gpci_plan_feasible"] is True
+    assert meta["gpci_points_needed"] > 62 and "| department | indicator |" in meta["plans"].value
