@@ -20,6 +20,7 @@ others' sources from being polled. Each failure is reported with its source and 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -29,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from .catalog import Catalog, IndexEntry, Source
 from .discovery import DiscoveryError, DocumentLink, find_document_links, sort_newest_first
-from .fetching import FetchError, Fetcher, FetchResult, redact_url
+from .fetching import FetchError, Fetcher, FetchResult, HttpStatusError, redact_url
 from .ingest import ingest_publication
 from .snapshots import Quarantine, RawStore, _atomic_write
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 # Sources behind a form or a paywall are never fetched: an analyst brings their files in
 # through the landing folder or the curated-figures CSV.
 GATED_ACCESS = frozenset({"form_gated", "paid"})
+# In a source's document_url: the edition year (see `document_urls`).
+YEAR_PLACEHOLDER = "{YYYY}"
 
 
 # --------------------------------------------------------------------------- HTTP state
@@ -182,14 +185,14 @@ def poll_index(catalog: Catalog, index_code: str, fetcher: Fetcher, store: RawSt
 
 
 def poll_source(catalog: Catalog, entry: IndexEntry, position: int, source: Source, fetcher: Fetcher,
-                store: RawStore, quarantine: Quarantine, cache: HttpCache) -> SourceOutcome:
+                store: RawStore, quarantine: Quarantine, cache: HttpCache, today: dt.date | None = None) -> SourceOutcome:
     """Find, fetch and ingest the current document of one source. Fetch and discovery
     errors propagate (the caller reports them); an unreadable file comes back quarantined."""
-    document_url = source.document_url or current_document(entry, source, fetcher, cache).url
-    remembered = cache.get(entry.code, document_url)
-    result = fetcher.fetch(document_url, expect=source.format,
-                           etag=remembered.etag if remembered else None,
-                           last_modified=remembered.last_modified if remembered else None)
+    if source.document_url:
+        document_url, result = fetch_fixed_address(entry, source, fetcher, cache, today or dt.date.today())
+    else:
+        document_url = current_document(entry, source, fetcher, cache).url
+        result = fetch_remembered(entry, source, document_url, fetcher, cache)
     if result.not_modified:
         return SourceOutcome(entry.code, position, "unchanged", document_url, reason="not modified since the last poll")
     ingested = ingest_publication(
@@ -203,6 +206,48 @@ def poll_source(catalog: Catalog, entry: IndexEntry, position: int, source: Sour
                              reason=f"{ingested.reason} (kept in {ingested.quarantined_to})")
     cache.remember(entry.code, result, document_url)
     return SourceOutcome(entry.code, position, ingested.status, document_url, ingested.edition, ingested.snapshot_id)
+
+
+def fetch_remembered(entry: IndexEntry, source: Source, url: str, fetcher: Fetcher, cache: HttpCache) -> FetchResult:
+    """Fetch a document, conditionally on what the previous poll remembered of it."""
+    remembered = cache.get(entry.code, url)
+    return fetcher.fetch(url, expect=source.format,
+                         etag=remembered.etag if remembered else None,
+                         last_modified=remembered.last_modified if remembered else None)
+
+
+def document_urls(source: Source, today: dt.date) -> list[str]:
+    """The addresses a fixed-address source is tried at, in order.
+
+    A `{YYYY}` in `document_url` is the edition year (Mori's data file is gpci2023_en.json):
+    this year's file first, then last year's, because an edition is out for most of the year
+    before the next one appears. Without a placeholder, the address as written.
+    """
+    url = source.document_url or ""
+    if YEAR_PLACEHOLDER not in url:
+        return [url]
+    return [url.replace(YEAR_PLACEHOLDER, str(year)) for year in (today.year, today.year - 1)]
+
+
+def fetch_fixed_address(entry: IndexEntry, source: Source, fetcher: Fetcher, cache: HttpCache,
+                        today: dt.date) -> tuple[str, FetchResult]:
+    """Fetch the first of `document_urls` that exists. Only a 404 moves on to the next
+    address; anything else (an HTML page where JSON should be, a 5xx) fails at once, and a
+    404 everywhere fails naming every address tried: the file has moved."""
+    urls = document_urls(source, today)
+    for url in urls[:-1]:
+        try:
+            return url, fetch_remembered(entry, source, url, fetcher, cache)
+        except HttpStatusError as exc:
+            if exc.status != 404:
+                raise
+            log.info("%s: %s not there (yet); trying the previous edition's address", entry.code, exc.url)
+    try:
+        return urls[-1], fetch_remembered(entry, source, urls[-1], fetcher, cache)
+    except HttpStatusError as exc:
+        if exc.status == 404 and len(urls) > 1:
+            exc.reason += f" (and {', '.join(redact_url(u) for u in urls[:-1])} too: has the file moved?)"
+        raise
 
 
 def current_document(entry: IndexEntry, source: Source, fetcher: Fetcher, cache: HttpCache) -> DocumentLink:

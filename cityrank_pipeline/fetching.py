@@ -33,8 +33,8 @@ from urllib3.exceptions import ReadTimeoutError
 
 log = logging.getLogger(__name__)
 
-Expect = Literal["any", "html", "pdf", "csv"]
-EXPECTS: frozenset[str] = frozenset({"any", "html", "pdf", "csv"})
+Expect = Literal["any", "html", "pdf", "csv", "json"]
+EXPECTS: frozenset[str] = frozenset({"any", "html", "pdf", "csv", "json"})
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
@@ -62,7 +62,10 @@ ACCEPTED_TYPES: dict[str, frozenset[str]] = {
     "pdf": frozenset({"application/pdf", "application/x-pdf", "application/acrobat"}) | GENERIC_TYPES,
     "csv": frozenset({"text/csv", "text/plain", "application/csv", "text/comma-separated-values",
                       "application/vnd.ms-excel"}) | GENERIC_TYPES,
+    "json": frozenset({"application/json", "text/json", "text/plain", "text/javascript", "application/javascript"})
+    | GENERIC_TYPES,
 }
+JSON_START = re.compile(rb"^(\xef\xbb\xbf)?\s*[\[{]")
 PDF_MAGIC = b"%PDF-"
 HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body)", re.IGNORECASE)
 
@@ -243,7 +246,8 @@ def check_content_type(url: str, content_type: str | None, expect: str) -> None:
 def check_body(url: str, body: bytes, expect: str) -> None:
     """Sniff the body, because headers lie: a PDF must start with %PDF- (after any leading
     whitespace, which some servers prepend), and HTML (an error or login page) is never
-    accepted as a CSV, nor a PDF as HTML or CSV, whatever the header says."""
+    accepted as a CSV, nor a PDF as HTML or CSV, whatever the header says; JSON must open
+    with [ or { (a moved data file often comes back as a 200 HTML page)."""
     if expect == "pdf" and not body.lstrip(b" \t\r\n").startswith(PDF_MAGIC):
         raise WrongContentType(url, f"expected pdf, but the body does not start with {PDF_MAGIC.decode()}"
                                f" (starts {body[:16]!r})")
@@ -251,6 +255,8 @@ def check_body(url: str, body: bytes, expect: str) -> None:
         raise WrongContentType(url, f"expected csv, but the body looks like HTML or PDF (starts {body[:16]!r})")
     if expect == "html" and body.startswith(PDF_MAGIC):
         raise WrongContentType(url, "expected html, but the body is a PDF")
+    if expect == "json" and not JSON_START.match(body):
+        raise WrongContentType(url, f"expected json, but the body does not start with [ or {{ (starts {body[:16]!r})")
 
 
 def check_size(url: str, size: int, max_bytes: int) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog, Source
+from .catalog import Catalog, Source, normalise_name
 from .editions import MEDIA_TYPES, parse_publication
+from .harmonise import build_lookup
 from .snapshots import EditionSource, Quarantine, RawStore
 from .sources.base import PublicationError
+from .sources.registry import CITY_CHECKED_PARSERS
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,12 @@ def ingest_publication(
     if len(editions) != 1:
         return refuse(f"{original_name}: expected one edition per file, found {', '.join(editions) or 'none'}")
     label = editions[0]
+    if source.parser in CITY_CHECKED_PARSERS:
+        lookup = build_lookup(catalog, entry)
+        unknown = sorted({r.city for r in rows if normalise_name(r.city) not in lookup})
+        if unknown:
+            return refuse(f"{original_name}: city name(s) not in assets/cities.yaml (nor {entry.code}'s city_aliases): "
+                          f"{', '.join(repr(c) for c in unknown)}; add each after checking it is a real city")
     try:
         entry.edition_seq(label)
     except ValueError as exc:
