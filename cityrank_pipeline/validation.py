@@ -77,7 +77,50 @@ def add_derived_columns(frame: pd.DataFrame, entry: IndexEntry, *, complete: boo
             key = (df.at[idx, "edition"], df.at[idx, "city"])
             if key in sums.index and sums.at[key, "count"] == len(children) and pd.notna(df.at[idx, "score"]):
                 df.at[idx, "children_sum_diff"] = round(df.at[idx, "score"] - sums.at[key, "sum"], 6)
+    df["model_diff"] = float("nan")
+    df["indicators_missing"] = None
+    if entry.additive_indicators:
+        add_additive_model_columns(df, entry)
     return df
+
+
+def add_additive_model_columns(df: pd.DataFrame, entry: IndexEntry) -> None:
+    """For editions with indicator rows (GPCI's data file), in place:
+
+    `model_diff` — on each printed function score, printed minus the sum over its groups of the
+    mean of the group's indicators (only where the city has all of the function's indicators);
+    on each total, printed minus the sum of the six functions. A computed score is not checked
+    against the model it was computed from.
+    `indicators_missing` — on one row per city, the catalog indicators of that edition the city
+    lacks, so the failure names the city and the indicators.
+    """
+    indicator_codes = {m.code for m in entry.measures_at("indicator")}
+    parent_of = {m.code: m.parent for m in entry.measures}
+    functions = [m.code for m in entry.measures_at("sub_index")]
+    computed = df["score_computed"].fillna(False).astype(bool) if "score_computed" in df else pd.Series(False, index=df.index)
+    for edition, rows in df.groupby("edition"):
+        if not rows["measure"].isin(indicator_codes).any():
+            continue
+        expected = [m.code for m in entry.indicators_in(str(edition))]
+        for city, city_rows in rows.groupby("city"):
+            score_of = dict(zip(city_rows["measure"], city_rows["score"]))
+            missing = [code for code in expected if code not in score_of or pd.isna(score_of[code])]
+            if missing:
+                df.at[city_rows.index[0], "indicators_missing"] = ", ".join(missing)
+            groups: dict[str, list[float]] = {}
+            for code in expected:
+                if code in score_of and pd.notna(score_of[code]):
+                    groups.setdefault(parent_of[code], []).append(score_of[code])
+            for idx, measure, score in zip(city_rows.index, city_rows["measure"], city_rows["score"]):
+                if pd.isna(score) or computed[idx]:
+                    continue
+                if measure in functions:
+                    own = [code for code in expected if parent_of[parent_of[code]] == measure]
+                    if all(code not in missing for code in own):
+                        model = sum(sum(v) / len(v) for g, v in groups.items() if parent_of[g] == measure)
+                        df.at[idx, "model_diff"] = round(score - model, 6)
+                elif measure == "total" and all(pd.notna(score_of.get(f)) for f in functions):
+                    df.at[idx, "model_diff"] = round(score - sum(score_of[f] for f in functions), 6)
 
 
 @lru_cache(maxsize=None)
@@ -104,7 +147,8 @@ def load_suite(path: Path):
 
 
 def _describe_row(row: pd.Series) -> str:
-    parts = [f"{col}={row[col]!r}" for col in ("edition", "city", "measure", "rank", "score") if col in row and pd.notna(row[col])]
+    parts = [f"{col}={row[col]!r}" for col in ("edition", "city", "measure", "rank", "score", "indicators_missing")
+             if col in row and pd.notna(row[col])]
     if "page" in row and pd.notna(row["page"]):
         parts.append(f"page={int(row['page'])}")
     return ", ".join(parts)
