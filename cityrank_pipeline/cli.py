@@ -14,7 +14,9 @@ from .settings import load_settings
 
 
 def _print_err(message: str) -> None:
-    print(f"cityrank: {message}", file=sys.stderr)
+    from .database import without_secrets
+
+    print(f"cityrank: {without_secrets(message)}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -76,11 +78,11 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .runner import prepare, prepare_dagster_home
+    from .runner import open_instance, prepare
 
     settings = load_settings()
     target, _ = prepare(settings)
-    prepare_dagster_home(settings, target)
+    open_instance(settings, target)  # also marks failed the runs a killed cityrank left in flight
     workspace = settings.project_root / "workspace.yaml"
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(args.port)]
     print(f"cityrank: Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home}); Ctrl-C stops it",
@@ -194,17 +196,27 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if result.status == "quarantined":
         _print_err(f"{result.reason}\n  nothing loaded; the file is kept in {result.quarantined_to}")
         return 1
-    name = f"{result.index_code} {result.edition}"
+    from .notify import release_label
+
+    key = f"{result.index_code} {result.edition}"
+    name = release_label(result.index_code, result.edition)
     if summary.failed:
-        _print_err(f"{name}: {summary.failed[name]}\n  nothing loaded; see {settings.quarantine_dir}")
+        for failed, message in summary.failed.items():
+            _print_err(f"{failed}: {message}")
+        _print_err(f"  {'nothing loaded' if key in summary.failed else 'the other editions were loaded'}; "
+                   f"see {settings.quarantine_dir}")
         return 1
-    if summary.changed:
+    if key in summary.changed:
         state = "loaded"
     elif result.status == "unchanged":
         state = "already ingested (same bytes): nothing to do"
     else:
         state = "ingested; the warehouse already held these figures"
     print(f"{name}: {state} (snapshot {result.snapshot_id[:12]})")
+    for other in summary.changed:
+        if other != key:
+            code, label = other.split(" ", 1)
+            print(f"{release_label(code, label)}: updated with the figures this file reprints")
     return 0
 
 
@@ -396,6 +408,14 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (CatalogError, MigrationError, EmbeddedServerError, PipelineError, FocusConfigError) as exc:
         _print_err(str(exc))
+        return 2
+    except Exception as exc:
+        from .database import database_failure
+
+        message = database_failure(exc)
+        if message is None:
+            raise
+        _print_err(message)
         return 2
 
 

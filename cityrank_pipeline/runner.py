@@ -24,6 +24,7 @@ from .editions import edition_fingerprint, register_curated_editions
 from .orchestration.assets import last_loaded_fingerprint, partitions_for
 from .orchestration.jobs import edition_job_name
 from .migrations import ready_database
+from .process_guard import exit_with_parent, fail_abandoned_runs, file_lock, holding_home_lock, owner_tags
 from .settings import Settings, load_settings
 from .snapshots import RawStore
 
@@ -75,8 +76,13 @@ def prepare_dagster_home(settings: Settings, target: DatabaseTarget) -> Path:
 
 
 def open_instance(settings: Settings, target: DatabaseTarget) -> dg.DagsterInstance:
+    """The Dagster instance, with runs left in flight by a dead cityrank process marked failed."""
     prepare_dagster_home(settings, target)
-    return dg.DagsterInstance.get()
+    # Two processes creating Dagster's tables in a fresh database at once collide: one waits.
+    with file_lock(settings.dagster_home / ".storage.lock"):
+        instance = dg.DagsterInstance.get()
+        fail_abandoned_runs(instance)
+    return instance
 
 
 def prepare(settings: Settings) -> tuple[DatabaseTarget, Catalog]:
@@ -162,7 +168,8 @@ def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: S
         job = defs.resolve_job_def(edition_job_name(code))
         for label in labels:
             result = job.execute_in_process(partition_key=label, instance=instance, raise_on_error=False,
-                                            tags={"cityrank/trigger": "cityrank run"}, run_config=QUIET_LOGS)
+                                            tags={"cityrank/trigger": "cityrank run", **owner_tags()},
+                                            run_config=QUIET_LOGS)
             ok, changed, message = _result_of(result, code)
             name = f"{code} {label}"
             if ok:
@@ -216,7 +223,8 @@ def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]],
     the same order, so they queue rather than deadlock)."""
     environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
     context = multiprocessing.get_context("spawn")  # never fork a process holding Dagster/GX threads
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with_parent,
+                                                initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_run_in_worker, environ, share, quiet) for share in split_by_index(editions, workers)]
         for future in futures:
             part = future.result()
@@ -231,7 +239,7 @@ def worker_count(settings: Settings) -> int:
 
 def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
     result = defs.resolve_job_def("refresh_views_job").execute_in_process(instance=instance, raise_on_error=False,
-                                                                          run_config=QUIET_LOGS)
+                                                                          tags=owner_tags(), run_config=QUIET_LOGS)
     if not result.success:
         message = _root_cause(result)
         raise PipelineError(f"refreshing the mart views failed: {message} (run {result.run_id}; see the Dagster UI)")
@@ -242,6 +250,7 @@ def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:
         (settings.landing_dir / entry.code.lower()).mkdir(parents=True, exist_ok=True)
 
 
+@holding_home_lock
 def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quiet: bool = False) -> RunSummary:
     from .definitions import build_definitions
 
@@ -263,6 +272,7 @@ def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quie
     return summary
 
 
+@holding_home_lock
 def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original_name: str,
                    source_url: str | None = None, published_on: str | None = None,
                    edition: str | None = None) -> tuple["IngestResult", RunSummary]:
@@ -273,6 +283,9 @@ def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original
 
     target, catalog = prepare(settings)
     store = RawStore(settings.raw_dir)
+    # The curated figures are registered first, so an edition known only from the press is
+    # there for this file's reprint of it (GFCI 32 prints GFCI 31) and for precedence checks.
+    register_curated_editions(catalog, store)
     result = ingest_publication(catalog, store, Quarantine(settings.quarantine_dir), index_code, data,
                                 original_name=original_name, source_url=source_url, published_on=published_on,
                                 edition=edition)
@@ -282,11 +295,12 @@ def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original
     instance = open_instance(settings, target)
     sync_partitions(instance, catalog, store)
     defs = build_definitions(settings.catalog_dir)
-    # The edition before it may take figures this file reprints (GFCI 32 prints GFCI 31's).
+    # The edition before it may take figures this file reprints (GFCI 32 prints GFCI 31's). It
+    # runs second, so this edition's check of its reprint compares with what the warehouse held.
     entry = catalog[result.index_code]
     previous = [s.edition for s in store.edition_sources(entry.code)
                 if entry.edition_seq(s.edition) == entry.edition_seq(result.edition) - 1]
-    run_editions(defs, instance, settings, store, {result.index_code: [*previous, result.edition]}, summary)
+    run_editions(defs, instance, settings, store, {result.index_code: [result.edition, *previous]}, summary)
     if summary.changed:
         refresh_views(defs, instance)
     return result, summary
