@@ -8,7 +8,15 @@ Why the pieces are there:
 - The password is hashed into a SCRAM verifier on the client (libpq's PQencryptPasswordConn,
   as psql's \\password does), so the plaintext is never part of a statement that a server log,
   pg_stat_activity or an error message could show.
-- The role's sessions default to read-only transactions as a second fence behind the grants.
+- The role's sessions default to read-only transactions, but that is only a convenience: any
+  role may lift it (SET, SET SESSION CHARACTERISTICS, even ALTER ROLE on itself), so the
+  grants alone must make writing impossible. PostgreSQL gives PUBLIC, and so every role, a few
+  ways to write that no table grant covers: temporary tables (TEMP on the database), CREATE
+  on a schema where PUBLIC still has it (`public` before PostgreSQL 15), and large objects
+  (lo_create and friends). Those are revoked from PUBLIC in the warehouse database; cityrank's
+  own role keeps them through its ownership or an explicit grant, so nothing of ours breaks.
+- The role may connect to the warehouse database only among cityrank's: CONNECT on the
+  Dagster storage database is revoked from PUBLIC (run history and its tags are not for BI).
 """
 
 from __future__ import annotations
@@ -16,7 +24,14 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from .database import DAGSTER_DB
+
 BI_ROLE = "cityrank_bi"
+# Databases of cityrank's that BI tools have no business in.
+CLOSED_DATABASES = (DAGSTER_DB,)
+# Functions that create large objects: writes that need no table privilege.
+LARGE_OBJECT_WRITERS = ("lo_create(oid)", "lo_creat(integer)", "lo_from_bytea(oid, bytea)", "lo_import(text)",
+                        "lo_import(text, oid)")
 # Schemas the role must not read even if someone granted it earlier.
 PRIVATE_SCHEMAS = ("warehouse", "meta")
 
@@ -56,6 +71,31 @@ def _set_password(conn: psycopg.Connection, role: str, password: str, exists: bo
                           f"{exc.diag.message_primary or type(exc).__name__}") from None
 
 
+def _close_public_write_paths(conn: psycopg.Connection, ident: sql.Identifier) -> None:
+    """Revoke from PUBLIC (and the role) every privilege that lets a role write without a grant."""
+    me = sql.Identifier(conn.execute("SELECT current_user").fetchone()[0])
+    here = sql.Identifier(conn.info.dbname)
+    conn.execute(sql.SQL("REVOKE TEMPORARY, CREATE ON DATABASE {} FROM PUBLIC, {}").format(here, ident))
+    conn.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(here, me))
+    open_schemas = conn.execute(
+        """SELECT n.nspname, pg_has_role(n.nspowner, 'USAGE') FROM pg_namespace n
+           WHERE left(n.nspname, 3) <> 'pg_' AND n.nspname <> 'information_schema'
+             AND EXISTS (SELECT 1 FROM aclexplode(n.nspacl) a WHERE a.grantee = 0 AND a.privilege_type = 'CREATE')
+           ORDER BY 1""").fetchall()
+    for schema, mine in open_schemas:
+        conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC, {}").format(sql.Identifier(schema), ident))
+        if not mine:  # we created there through PUBLIC's grant: keep doing so through our own
+            conn.execute(sql.SQL("GRANT CREATE ON SCHEMA {} TO {}").format(sql.Identifier(schema), me))
+    if conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+        for function in LARGE_OBJECT_WRITERS:
+            conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog.{} FROM PUBLIC").format(sql.SQL(function)))
+    for name in CLOSED_DATABASES:
+        if name != conn.info.dbname and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC, {}").format(
+                sql.Identifier(name), ident))
+            conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(sql.Identifier(name), me))
+
+
 def ensure_bi_role(conn: psycopg.Connection, password: str, role: str = BI_ROLE) -> bool:
     """Create or update `role` with `password`, able to SELECT from schema mart only.
 
@@ -69,9 +109,11 @@ def ensure_bi_role(conn: psycopg.Connection, password: str, role: str = BI_ROLE)
         with conn.transaction():
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
             _set_password(conn, role, password, exists)
+            conn.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(ident))  # undo what the role set itself
             conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(ident))
             conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
                 sql.Identifier(conn.info.dbname), ident))
+            _close_public_write_paths(conn, ident)
             for schema in PRIVATE_SCHEMAS:
                 if conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone():
                     schema_id = sql.Identifier(schema)
