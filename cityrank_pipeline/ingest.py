@@ -3,7 +3,8 @@
 Used by `cityrank ingest`, by the landing-folder sensor (files an analyst drops into
 CITYRANK_HOME/landing/<code>/) and by the scheduled fetcher. The file is parsed once here only
 to learn which edition it is; a file no parser accepts goes straight to quarantine with the
-reason and is never registered, so nothing downstream can load it.
+reason and is never registered, so nothing downstream can load it. So does a publisher data
+file (registry.CITY_CHECKED_PARSERS) that names a city the reviewed city list does not know.
 """
 
 from __future__ import annotations
