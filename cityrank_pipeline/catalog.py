@@ -262,6 +262,15 @@ class IndexEntry(_Strict):
     def source(self, kind: str) -> Source | None:
         return next((s for s in self.sources if s.kind == kind), None)
 
+    def parser_coverage(self) -> dict[str, list[VerifiedFile]]:
+        """Each parser the index's sources name → the real files it was verified against
+        (empty: fixture-only so far), in source order, each file once."""
+        coverage: dict[str, list[VerifiedFile]] = {}
+        for source in self.sources:
+            files = coverage.setdefault(source.parser, [])
+            files += [f for f in source.verified_against if f.sha256 not in {g.sha256 for g in files}]
+        return coverage
+
     def edition_seq(self, label: str) -> int:
         """Order editions by the number in their label: '2025' -> 2025, 'GFCI 38' -> 38."""
         numbers = re.findall(r"\d+", label)
@@ -294,6 +303,13 @@ class CityFile(_Strict):
         if len(set(keys)) != len(keys):
             raise ValueError("duplicate city key")
         return self
+
+
+def describe_verification(files: list[VerifiedFile]) -> str:
+    """'verified against: <file> (<edition>, sha256 <first 12>), …', or 'none yet: fixture-only'."""
+    if not files:
+        return "none yet: fixture-only"
+    return "verified against: " + ", ".join(f"{f.file} ({f.edition}, sha256 {f.sha256[:12]})" for f in files)
 
 
 def normalise_name(name: str) -> str:

@@ -142,7 +142,7 @@ def cmd_db_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from .catalog import load_catalog
+    from .catalog import describe_verification, load_catalog
 
     settings = load_settings()
     catalog = load_catalog(settings.catalog_dir)
@@ -150,6 +150,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     for entry in catalog:
         months = ",".join(str(m) for m in entry.calendar.release_months) or "—"
         print(f"{entry.code:<5} {entry.status:<12} {months:<15} {entry.owner_department:<34} {entry.name} ({entry.name_ko})")
+    print("\nparsers and the real documents they have met:")
+    for entry in catalog:
+        for parser, files in entry.parser_coverage().items():
+            print(f"{entry.code:<5} {parser:<22} {describe_verification(files)}")
     print(f"\n{len(catalog.cities.cities)} reviewed cities in {settings.catalog_dir / 'cities.yaml'}")
     return 0
 

@@ -34,7 +34,7 @@ PUBLISHERS = Path(__file__).parent / "fixtures" / "publishers"
 
 @pytest.fixture(scope="module")
 def gfci38_pages():
-    return read_pdf_pages((PUBLISHERS / "gfci" / "gfci38_report_extract.pdf").read_bytes(), "gfci38.pdf")
+    return read_pdf_pages((PUBLISHERS / "tables" / "continued_ranking_sample.pdf").read_bytes(), "gfci38.pdf")
 
 
 GFCI_SPEC = PdfTableSpec(

@@ -35,7 +35,7 @@ def test_clean_rows_pass(catalog):
     (ScoreRow("GFCI 38", "Seoul", "total", -1.0, 10), "lower bound"),
     (ScoreRow("GFCI 38", "Seoul", "total", None, 0), "ranks start at 1"),
     (ScoreRow("GFCI 38", "Gotham", "total", None, 10), "reviewed city"),
-    (ScoreRow("GFCI 38", "Seoul", "fintech", None, 10), "measures are those"),
+    (ScoreRow("GFCI 38", "Seoul", "wealth_management", None, 10), "measures are those"),
     (ScoreRow("GFCI 38", "Seoul", "total", None, 2), "one city per rank"),
 ])
 def test_each_rule_fails_with_the_row_named(catalog, bad, expected):

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from ..brief import release_markdown
-from ..catalog import IndexEntry
+from ..catalog import IndexEntry, describe_verification
 from ..editions import (EditionFailed, compare_with_previous_edition, edition_fingerprint, parse_edition,
                         quarantine_edition, validate_edition)
 from ..loading import edition_meta, load_edition
@@ -118,6 +118,7 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
             "measures": ", ".join(sorted(frame["measure"].unique())),
             "unmapped_city_names": ", ".join(report.unmapped) or "none",
             "unused_index_aliases": ", ".join(report.unused_index_aliases) or "none",
+            "parser_real_documents": describe_verification(entry.parser_coverage().get(raw_snapshot.parser, [])),
             "preview": dg.MetadataValue.md(frame.head(10)[["edition", "city", "measure", "score", "rank"]].to_markdown(index=False)),
         })
         return EditionRows(raw_snapshot, assembled.snapshot, frame, assembled.contributions)

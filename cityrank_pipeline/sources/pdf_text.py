@@ -160,6 +160,7 @@ def read_positioned_lines(textpage, page_height: float) -> list[TextLine]:
     """Every glyph with its box, grouped into lines by baseline and into cells by gaps."""
     raw = textpage.raw
     left, right, bottom, top = (ctypes.c_double() for _ in range(4))
+    advance = pdfium_c.FS_RECTF()
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
     glyphs: list[_Glyph] = []
     spaced = False
@@ -170,10 +171,15 @@ def read_positioned_lines(textpage, page_height: float) -> list[TextLine]:
         if not char.strip():
             spaced = True
             continue
+        # The ink box is where the glyph shows; the advance box (ink plus side bearings) is what
+        # the font spaces by, so gaps between advance boxes are near zero inside a word even
+        # for narrow glyphs such as "1" in "11".
         pdfium_c.FPDFText_GetCharBox(raw, index, left, right, bottom, top)
+        pdfium_c.FPDFText_GetLooseCharBox(raw, index, advance)
         pdfium_c.FPDFText_GetCharOrigin(raw, index, origin_x, origin_y)
         size = pdfium_c.FPDFText_GetFontSize(raw, index) or (top.value - bottom.value) or 1.0
-        glyphs.append(_Glyph(char, left.value, right.value, page_height - origin_y.value, size, spaced))
+        x0, x1 = min(left.value, advance.left), max(right.value, advance.right)
+        glyphs.append(_Glyph(char, x0, x1, page_height - origin_y.value, size, spaced))
         spaced = False
     glyphs.sort(key=lambda g: g.baseline)
     rows: list[list[_Glyph]] = []
