@@ -6,7 +6,9 @@ indicator); GFCI 31 was known from the press until the GFCI 32 report reprinted 
 GFCI 31 rank and rating beside its own. The warehouse keeps one figure per (city, measure)
 cell, chosen by a rule that does not depend on the figures:
 
-1. ``own`` — the edition's own publisher file (fetched or dropped in);
+1. ``own`` — the edition's own publisher files (fetched or dropped in): the one registered
+   last first; an earlier one only for measures no later one reports (Mori's functions-only
+   file after its full data file keeps the indicators);
 2. ``reprint`` — the next edition's publisher file, where it prints this edition's figures
    beside its own (GFCI and GPCI do);
 3. ``curated`` — the figures compiled by hand from publishers and press.
@@ -97,6 +99,9 @@ def contributing_sources(catalog: Catalog, store: RawStore, source: EditionSourc
     """
     entry = catalog[source.index_code]
     found = [("curated" if source.source_kind == "curated" else "own", source)]
+    # Earlier publisher files of the same edition, newest first (they fill measures only).
+    found += [("own", s) for s in store.edition_history(source.index_code, source.edition)
+              if s.source_kind != "curated" and s.snapshot_id != source.snapshot_id]
     later = next_edition_source(entry, store, source.edition)
     if later is not None:
         found.append(("reprint", later))
@@ -106,7 +111,7 @@ def contributing_sources(catalog: Catalog, store: RawStore, source: EditionSourc
         curated = curated_source(store, entry, source.edition)
         if curated is not None:
             found.append(("curated", curated))
-    return sorted(found, key=lambda item: PRECEDENCE[item[0]])
+    return sorted(found, key=lambda item: PRECEDENCE[item[0]])  # stable: the registered file first
 
 
 def reprinted_rows(rows: list[ScoreRow], edition: str, reprinted_in: str, source_name: str) -> list[ScoreRow]:
@@ -170,6 +175,7 @@ def assemble_edition(catalog: Catalog, store: RawStore, source: EditionSource) -
     parts: list[pd.DataFrame] = []
     contributions: list[Contribution] = []
     unmapped: set[str] = set()
+    own_measures: set[str] = set()
     unused_aliases: list[str] | None = None
     for kind, registration in contributing_sources(catalog, store, source):
         try:
@@ -189,6 +195,12 @@ def assemble_edition(catalog: Catalog, store: RawStore, source: EditionSource) -
         if registration == source:
             unused_aliases = report.unused_index_aliases
         frame = frame.assign(snapshot_id=snapshot.snapshot_id)
+        if kind == "own" and registration != source:
+            # An earlier file of the edition gives only measures no newer file reports at all:
+            # a corrected file that drops a city must not have it filled back from the old one.
+            frame = frame[~frame["measure"].isin(own_measures)]
+        if kind == "own":
+            own_measures |= set(frame["measure"])
         keep, overridden, disagreements = [], 0, []
         cells_here: set[tuple] = set()
         for idx, row in frame.iterrows():

@@ -29,6 +29,9 @@ class IngestResult:
     snapshot_id: str | None = None
     reason: str | None = None
     quarantined_to: Path | None = None
+    # True when the file also prints the previous edition's figures (GFCI, GPCI summaries),
+    # which makes that edition worth re-assembling.
+    reprints_previous: bool = False
 
     @property
     def run_key(self) -> str | None:
@@ -104,4 +107,6 @@ def ingest_publication(
         index_code=entry.code, edition=label, snapshot_id=snapshot.snapshot_id, parser=source.parser,
         source_kind=source.kind, parser_options=dict(source.parser_options), complete=source.complete,
     ))
-    return IngestResult("new" if registered else "unchanged", entry.code, original_name, label, snapshot.snapshot_id)
+    reprints = any(r.previous_rank is not None or r.previous_score is not None for r in rows)
+    return IngestResult("new" if registered else "unchanged", entry.code, original_name, label, snapshot.snapshot_id,
+                        reprints_previous=reprints)

@@ -22,6 +22,7 @@ from .catalog import Catalog, load_catalog
 from .database import DatabaseTarget, sqlalchemy_url
 from .editions import edition_fingerprint, register_curated_editions
 from .orchestration.assets import last_loaded_fingerprint, partitions_for
+from .orchestration.freshness import RELEASE_CALENDAR_JOB
 from .orchestration.jobs import edition_job_name
 from .migrations import ready_database
 from .process_guard import exit_with_parent, fail_abandoned_runs, file_lock, holding_home_lock, owner_tags
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 DAGSTER_STORAGE_ENV = "CITYRANK_DAGSTER_STORAGE_URL"
 
+# The production instance: filled from the environment by `prepare_dagster_home`. Run, event
+# and schedule storage in PostgreSQL; queued runs, one at a time per index (every edition and
+# poll run carries an `index` tag) under a cap on the total; a run whose process died is
+# retried (a failed step is not: bad data fails again); old ticks are purged.
 DAGSTER_YAML = f"""\
 # Written by cityrank. Dagster's run and event storage lives in PostgreSQL; the URL is read
 # from the environment at start-up ({DAGSTER_STORAGE_ENV}), never written to disk.
@@ -40,9 +45,38 @@ storage:
   postgres:
     postgres_url:
       env: {DAGSTER_STORAGE_ENV}
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: {{max_concurrent_runs}}
+    tag_concurrency_limits:
+      - key: index
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+run_retries:
+  enabled: true
+  max_retries: 2
+  retry_on_asset_or_op_failure: false
+retention:
+  schedule:
+    purge_after_days: 90
+  sensor:
+    purge_after_days:
+      skipped: 7
+      failure: 30
+      success: -1
 telemetry:
   enabled: false
 """
+
+
+# The code location the webserver, daemon and code server load (workspace.yaml, deploy/).
+CODE_LOCATION = "cityrank_pipeline.definitions"
+# Runs executed in-process get no code-location tags from Dagster; with these the UI files
+# them under the location (its job pages and the code-location filter), like launched runs.
+LOCATION_TAGS = {"dagster/code_location": CODE_LOCATION, ".dagster/repository": f"__repository__@{CODE_LOCATION}"}
 
 
 # The run's full log (with tracebacks) is in the UI; on the command line cityrank prints one
@@ -67,8 +101,9 @@ def prepare_dagster_home(settings: Settings, target: DatabaseTarget) -> Path:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists() or config.read_text() != DAGSTER_YAML:
-        config.write_text(DAGSTER_YAML)
+    text = DAGSTER_YAML.format(max_concurrent_runs=settings.max_concurrent_runs)
+    if not config.exists() or config.read_text() != text:
+        config.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ[DAGSTER_STORAGE_ENV] = sqlalchemy_url(target.dagster_url, driver="psycopg2")
     os.environ["CITYRANK_HOME"] = str(settings.home)
@@ -168,7 +203,7 @@ def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: S
         job = defs.resolve_job_def(edition_job_name(code))
         for label in labels:
             result = job.execute_in_process(partition_key=label, instance=instance, raise_on_error=False,
-                                            tags={"cityrank/trigger": "cityrank run", **owner_tags()},
+                                            tags={"cityrank/trigger": "cityrank run", **LOCATION_TAGS, **owner_tags()},
                                             run_config=QUIET_LOGS)
             ok, changed, message = _result_of(result, code)
             name = f"{code} {label}"
@@ -239,10 +274,17 @@ def worker_count(settings: Settings) -> int:
 
 def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
     result = defs.resolve_job_def("refresh_views_job").execute_in_process(instance=instance, raise_on_error=False,
-                                                                          tags=owner_tags(), run_config=QUIET_LOGS)
+                                                                          tags={**LOCATION_TAGS, **owner_tags()},
+                                                                          run_config=QUIET_LOGS)
     if not result.success:
         message = _root_cause(result)
         raise PipelineError(f"refreshing the mart views failed: {message} (run {result.run_id}; see the Dagster UI)")
+    # The overdue checks judge what was just loaded, so the UI's asset pages agree with
+    # mart.release_calendar now rather than after the next daily schedule. An overdue index
+    # fails its check, which is news, not a failure of the refresh.
+    defs.resolve_job_def(RELEASE_CALENDAR_JOB).execute_in_process(instance=instance, raise_on_error=False,
+                                                                  tags={**LOCATION_TAGS, **owner_tags()},
+                                                                  run_config=QUIET_LOGS)
 
 
 def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:
@@ -299,7 +341,7 @@ def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original
     # runs second, so this edition's check of its reprint compares with what the warehouse held.
     entry = catalog[result.index_code]
     previous = [s.edition for s in store.edition_sources(entry.code)
-                if entry.edition_seq(s.edition) == entry.edition_seq(result.edition) - 1]
+                if result.reprints_previous and entry.edition_seq(s.edition) == entry.edition_seq(result.edition) - 1]
     run_editions(defs, instance, settings, store, {result.index_code: [result.edition, *previous]}, summary)
     if summary.changed:
         refresh_views(defs, instance)

@@ -164,8 +164,28 @@ class RawStore:
             if path.read_bytes() == payload:
                 return False
             _atomic_write(path.with_suffix(".previous.json"), path.read_bytes())
+        self._write_history(source, [*(h for h in self._history(source) if h != source), source])
         _atomic_write(path, payload)
         return True
+
+    def _history_path(self, index_code: str, edition: str) -> Path:
+        return self.root / "editions" / index_code / f"{edition_slug(edition)}.history.json"
+
+    def _history(self, source: EditionSource) -> list[EditionSource]:
+        path = self._history_path(source.index_code, source.edition)
+        return [EditionSource(**item) for item in json.loads(path.read_text())] if path.exists() else []
+
+    def _write_history(self, source: EditionSource, history: list[EditionSource]) -> None:
+        _atomic_write(self._history_path(source.index_code, source.edition),
+                      json.dumps([asdict(h) for h in history], indent=2, sort_keys=True).encode())
+
+    def edition_history(self, index_code: str, edition: str) -> list[EditionSource]:
+        """Every file registered for an edition and not withdrawn, newest first.
+
+        A later file does not erase what an earlier one gave: Mori's functions-only file after
+        its full data file must not lose the indicators (see `assembly`)."""
+        probe = EditionSource(index_code, edition, "", "", "")
+        return list(reversed(self._history(probe)))
 
     def withdraw_edition(self, source: EditionSource) -> EditionSource | None:
         """Undo `register_edition(source)` if it is still current; returns what is current now."""
@@ -173,6 +193,7 @@ class RawStore:
         current = self.edition_source(source.index_code, source.edition)
         if current != source:
             return current
+        self._write_history(source, [h for h in self._history(source) if h != source])
         previous = path.with_suffix(".previous.json")
         if previous.exists():
             os.replace(previous, path)
@@ -189,7 +210,7 @@ class RawStore:
     def edition_sources(self, index_code: str) -> list[EditionSource]:
         folder = self.root / "editions" / index_code
         return [EditionSource(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))
-                if not p.name.endswith(".previous.json")]
+                if not p.name.endswith((".previous.json", ".history.json"))]
 
 
 class Quarantine:

@@ -103,3 +103,24 @@ def test_weak_indicators_reach_indicator_level(gpci2023_db):
                (SELECT score FROM warehouse.fact_city_score WHERE measure_code = 'housing_rent'
                 ORDER BY score DESC OFFSET 4 LIMIT 1)""")[0]
     assert row and row[0][:3] == expected and row[0][4] == "Livability"
+
+
+def test_a_later_file_of_the_same_edition_does_not_erase_what_an_earlier_one_gave(catalog, tmp_path):
+    """Mori's functions-only file after its full data file: the indicators stay (older file fills
+    the measures the newer one does not report); the newer file wins the measures both report."""
+    store = RawStore(tmp_path / "raw")
+    quarantine = Quarantine(tmp_path / "q")
+    register_curated_editions(catalog, store)
+    functions_only = CUT_2023.with_name("gpci2023_f_6cities.json")
+    for path in (CUT_2023, functions_only):
+        result = ingest_publication(catalog, store, quarantine, "GPCI", path.read_bytes(), original_name=path.name,
+                                    edition="2023")
+        assert result.status == "new", result.reason
+    assembled = assemble_edition(catalog, store, store.edition_source("GPCI", "2023"))
+    by_file = assembled.frame.groupby("snapshot_id")["measure"].agg(lambda m: len(set(m)))
+    names = {c.snapshot.snapshot_id: c.snapshot.original_name for c in assembled.contributions}
+    assert {names[k]: v for k, v in by_file.items()} == {"gpci2023_f_6cities.json": 7, "gpci2023_en_6cities.json": 70}
+    assert len(assembled.frame) == 6 * 77
+    roles = {(c.snapshot.original_name, c.kind): c.role for c in assembled.contributions}
+    assert roles == {("gpci2023_f_6cities.json", "own"): "primary", ("gpci2023_en_6cities.json", "own"): "fills_in",
+                     ("published_figures.csv", "curated"): "superseded"}
