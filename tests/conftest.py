@@ -112,3 +112,29 @@ def table_snapshot(url: str) -> dict[str, list[tuple]]:
             query = sql.SQL("SELECT xmin::text, t.* FROM {}.{} t").format(sql.Identifier(schema), sql.Identifier(name))
             out[table] = sorted((tuple(r) for r in conn.execute(query).fetchall()), key=repr)
     return out
+
+
+@pytest.fixture(scope="session")
+def home_after_two_first_runs(tmp_path_factory):
+    """A fresh CITYRANK_HOME (embedded server) on which two `cityrank run`s were started at once.
+
+    Shared by the concurrency tests (which check how the two ended) and the fault tests (which
+    copy the loaded home as their clean reference), because a first run loads every edition and
+    costs about a minute. Returns (home, environment, the two CompletedProcess results).
+    """
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITYRANK_", "DAGSTER_"))}
+    home = tmp_path_factory.mktemp("two_first_runs") / "home"
+    env["CITYRANK_HOME"] = str(home)
+    command = [sys.executable, "-m", "cityrank_pipeline.cli", "run", "--quiet"]
+    runs = [subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = []
+    for run in runs:
+        out, err = run.communicate(timeout=900)
+        results.append(subprocess.CompletedProcess(command, run.returncode, out, err))
+    yield home, env, results
+    subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", "db", "stop"], env=env, cwd=REPO,
+                   capture_output=True, timeout=120)
