@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -78,26 +76,36 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .runner import open_instance, prepare
+    from .serve import dev_ui
+
+    return dev_ui(load_settings(), port=args.port)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(load_settings(), host=args.host, port=args.port, grpc_port=args.grpc_port)
+
+
+def cmd_automation(args: argparse.Namespace) -> int:
+    from .automation import AutomationError, format_states, list_automations, set_running
 
     settings = load_settings()
-    target, _ = prepare(settings)
-    open_instance(settings, target)  # also marks failed the runs a killed cityrank left in flight
-    workspace = settings.project_root / "workspace.yaml"
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(args.port)]
-    print(f"cityrank: Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={settings.dagster_home}); Ctrl-C stops it",
-          file=sys.stderr)
-    process = subprocess.Popen(command, cwd=settings.project_root, env=os.environ.copy())
-
-    def stop(signum, frame):  # pass SIGTERM on, so stopping `cityrank ui` never orphans the UI
-        process.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
+    kind = args.kind
+    if args.action == "list":
+        print(format_states(list_automations(settings, kind)))
+        return 0
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        return process.wait()
+        changed = set_running(settings, kind, args.names, everything=args.all, running=args.action == "start")
+    except AutomationError as exc:
+        _print_err(str(exc))
+        return 2
+    verb = "started" if args.action == "start" else "stopped"
+    for name in changed:
+        print(f"{verb} {kind} {name}")
+    if not changed:
+        print(f"cityrank: nothing to do: already {verb}", file=sys.stderr)
+    return 0
 
 
 def cmd_db_url(args: argparse.Namespace) -> int:
@@ -350,9 +358,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--city", help="city (default: the focus city)")
     p.set_defaults(func=cmd_path)
 
-    p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1 against CITYRANK_HOME")
+    p = sub.add_parser("ui", help="start the Dagster UI for development (dagster dev) on 127.0.0.1 against CITYRANK_HOME")
     p.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     p.set_defaults(func=cmd_ui)
+    p = sub.add_parser("serve", help="run the Dagster webserver, daemon and code server in the foreground (production; "
+                                     "stops on SIGTERM/SIGINT)")
+    p.add_argument("--host", default="127.0.0.1", help="address the UI binds (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
+    p.add_argument("--grpc-port", type=int, help="code server port on 127.0.0.1 (default: a free one)")
+    p.set_defaults(func=cmd_serve)
+
+    for kind in ("schedule", "sensor"):
+        group = sub.add_parser(f"{kind}s", help=f"list, start or stop Dagster {kind}s (needs only CITYRANK_HOME)")
+        actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+        p = actions.add_parser("list", help=f"every {kind} with its status")
+        p.set_defaults(func=cmd_automation, kind=kind)
+        for action in ("start", "stop"):
+            p = actions.add_parser(action, help=f"{action} {kind}s by name, or all with --all")
+            p.add_argument("names", nargs="*", metavar="NAME", help=f"{kind} name(s)")
+            p.add_argument("--all", action="store_true", help=f"{action} every {kind}")
+            p.set_defaults(func=cmd_automation, kind=kind)
+
 
     p = sub.add_parser("extract", help="print a publication file's figures as tidy CSV (edition,city,measure,score,rank)")
     p.add_argument("index", help="index code, e.g. gpci")

@@ -12,7 +12,7 @@ from .catalog import load_catalog
 from .orchestration.acquisition import build_poll_job, build_publication_check, polled_entries
 from .orchestration.assets import build_index_assets
 from .orchestration.briefs import release_brief
-from .orchestration.fetcher import LiveFetcherResource
+from .orchestration.fetcher import fetcher_from_environment
 from .orchestration.freshness import build_release_calendar_checks, build_release_calendar_job
 from .orchestration.jobs import build_edition_job, views_job
 from .orchestration.path import path_to_top5
@@ -36,7 +36,7 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
         jobs=[*edition_jobs, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
         schedules=build_schedules(catalog),
         sensors=[build_views_refresh_sensor(edition_jobs, views_job), *(build_new_edition_sensor(e) for e in catalog)],
-        resources={"cityrank": CityrankResource(), "fetcher": LiveFetcherResource()},
+        resources={"cityrank": CityrankResource(), "fetcher": fetcher_from_environment()},
     )
 
 

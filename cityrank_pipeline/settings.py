@@ -25,6 +25,8 @@ class Settings:
     project_root: Path = field(default=PROJECT_ROOT)
     # Processes for the main job's edition runs; 0 = min(4, CPU count).
     workers: int = 0
+    # Runs the Dagster daemon lets run at once (dagster.yaml's QueuedRunCoordinator).
+    max_concurrent_runs: int = 4
 
     @property
     def catalog_dir(self) -> Path:
@@ -78,7 +80,20 @@ def load_settings(environ: dict | None = None) -> Settings:
         peers=peers,
         project_root=project_root,
         workers=_workers(env.get("CITYRANK_WORKERS")),
+        max_concurrent_runs=_positive(env.get("CITYRANK_MAX_CONCURRENT_RUNS"), "CITYRANK_MAX_CONCURRENT_RUNS", 4),
     )
+
+
+def _positive(raw: str | None, name: str, default: int) -> int:
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be 1 or more")
+    return value
 
 
 def _workers(raw: str | None) -> int:

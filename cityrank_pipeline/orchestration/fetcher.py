@@ -10,6 +10,7 @@ publisher URLs to a local HTTP server so the whole network path runs against 127
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -89,6 +90,17 @@ class FixtureFetcherResource(FetcherResource):
     @contextmanager
     def open(self) -> Iterator[Fetcher]:
         yield FixtureFetcher(directory=self.directory, max_bytes=self.max_bytes)
+
+
+MIRROR_ENV = "CITYRANK_FETCH_MIRROR"
+
+
+def fetcher_from_environment(environ=None) -> FetcherResource:
+    """What the code location binds as "fetcher": the live fetcher, or, with CITYRANK_FETCH_MIRROR
+    set to a base URL, the same fetcher sent to that mirror (an offline copy of the publishers'
+    pages, or the local fixture site `tests/test_serve.py` starts for a served instance)."""
+    mirror = (os.environ if environ is None else environ).get(MIRROR_ENV)
+    return MirrorFetcherResource(base_url=mirror) if mirror else LiveFetcherResource()
 
 
 class MirrorFetcher:

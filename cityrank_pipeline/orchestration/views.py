@@ -6,6 +6,7 @@ from psycopg import sql
 
 from ..focus import write_focus_config
 from ..migrations import apply_views
+from .freshness import sync_release_calendar
 from .resources import CityrankResource
 
 VIEWS_KEY = dg.AssetKey(["mart", "views"])
@@ -38,6 +39,9 @@ def build_views_asset(loaded_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
             with conn.transaction():
                 # Focus city and peers are data the views join; write them before refreshing.
                 focus_changed = write_focus_config(conn, settings, cityrank.catalog())
+                # The release calendar is current after every load, not only after the daily
+                # schedule: mart.release_calendar shows an overdue index from the first run.
+                sync_release_calendar(conn, cityrank.catalog())
                 refreshed = refresh_materialized_views(conn)
             count = conn.execute("SELECT count(*) FROM mart.city_scores").fetchone()[0]
         return dg.MaterializeResult(metadata={
