@@ -17,6 +17,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .sources.base import PublicationError
+
 INDEX_CODES = ("GCI", "GCO", "GPCI", "QOL", "EIU", "GSER", "GFCI", "CIMI", "GDCI")
 
 
@@ -396,3 +398,17 @@ def load_catalog(directory: Path) -> Catalog:
     if missing:
         raise CatalogError(f"{directory}: no catalog file for {', '.join(missing)}")
     return Catalog(indices, load_city_file(directory / "cities.yaml"), directory)
+
+
+def source_for_file(catalog: Catalog, index_code: str, original_name: str, kind: str) -> Source:
+    """The catalog source whose format fits the file (by extension), preferring `kind`."""
+    entry = catalog[index_code]
+    fmt = Path(original_name).suffix.lstrip(".").lower()
+    fmt = {"htm": "html"}.get(fmt, fmt)
+    candidates = [s for s in entry.sources if s.kind != "curated"] + [s for s in entry.sources if s.kind == "curated"]
+    for wanted_kind in (kind, None):
+        for source in candidates:
+            if (wanted_kind is None or source.kind == wanted_kind) and source.format == fmt:
+                return source
+    known = ", ".join(sorted({s.format for s in entry.sources})) or "none"
+    raise PublicationError(original_name, f"{entry.code} has no parser for .{fmt or '?'} files (formats: {known})")

@@ -167,10 +167,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from .catalog import load_catalog
-    from .editions import parse_publication
-    from .ingest import source_for_file
+    from .catalog import load_catalog, source_for_file
     from .sources.base import PublicationError
+    from .sources.registry import parse_publication
     from .sources.tidy_csv import rows_to_csv
 
     settings = load_settings()
@@ -361,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="start the Dagster UI for development (dagster dev) on 127.0.0.1 against CITYRANK_HOME")
     p.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     p.set_defaults(func=cmd_ui)
+
     p = sub.add_parser("serve", help="run the Dagster webserver, daemon and code server in the foreground (production; "
                                      "stops on SIGTERM/SIGINT)")
     p.add_argument("--host", default="127.0.0.1", help="address the UI binds (default 127.0.0.1; 0.0.0.0 for all)")
@@ -378,7 +378,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("names", nargs="*", metavar="NAME", help=f"{kind} name(s)")
             p.add_argument("--all", action="store_true", help=f"{action} every {kind}")
             p.set_defaults(func=cmd_automation, kind=kind)
-
 
     p = sub.add_parser("extract", help="print a publication file's figures as tidy CSV (edition,city,measure,score,rank)")
     p.add_argument("index", help="index code, e.g. gpci")
@@ -426,20 +425,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .catalog import CatalogError
-    from .embedded_db import EmbeddedServerError
-    from .migrations import MigrationError
-    from .focus import FocusConfigError
-    from .runner import PipelineError
+# Errors that mean "the input or setup is wrong", reported in one line with exit 2. Looked up
+# only in modules already imported: an exception cannot come from a module that never loaded,
+# and importing them here would make `cityrank --help` pay for Dagster and pandas.
+FRIENDLY_ERRORS = {
+    "cityrank_pipeline.catalog": "CatalogError",
+    "cityrank_pipeline.embedded_db": "EmbeddedServerError",
+    "cityrank_pipeline.migrations": "MigrationError",
+    "cityrank_pipeline.focus": "FocusConfigError",
+    "cityrank_pipeline.runner": "PipelineError",
+}
 
+
+def _friendly(exc: BaseException) -> bool:
+    for module_name, class_name in FRIENDLY_ERRORS.items():
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CatalogError, MigrationError, EmbeddedServerError, PipelineError, FocusConfigError) as exc:
-        _print_err(str(exc))
-        return 2
     except Exception as exc:
+        if _friendly(exc):
+            _print_err(str(exc))
+            return 2
+        if "cityrank_pipeline.database" not in sys.modules:
+            raise
         from .database import database_failure
 
         message = database_failure(exc)

@@ -17,7 +17,7 @@ from .assembly import AssembledEdition, assemble_edition, contributing_sources
 from .snapshots import EditionSource, Quarantine, RawStore, Snapshot
 from .sources.base import SCORE_ROW_COLUMNS, PublicationError, ScoreRow
 from .sources.curated import curated_editions
-from .sources.registry import CATALOG_AWARE_PARSERS, get_parser, parser_options
+from .sources.registry import parse_publication  # noqa: F401  (re-exported: the parse stage)
 from .validation import ValidationReport, validate_rows
 
 CURATED_FILE = "published_figures.csv"
@@ -86,15 +86,6 @@ def register_curated_editions(catalog: Catalog, store: RawStore) -> list[Edition
 def rows_to_frame(rows: list[ScoreRow]) -> pd.DataFrame:
     frame = pd.DataFrame([r.as_dict() for r in rows], columns=SCORE_ROW_COLUMNS)
     return frame.astype({"rank_tied": bool})
-
-
-def parse_publication(entry: IndexEntry, parser_name: str, data: bytes, source_name: str, *,
-                      edition: str | None = None, options: dict | None = None) -> list[ScoreRow]:
-    """Run the catalog's parser on raw bytes; a layout problem raises PublicationError."""
-    parser = get_parser(parser_name)
-    catalog_aware = {"entry": entry} if parser_name in CATALOG_AWARE_PARSERS else {}
-    return parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options),
-                  **catalog_aware)
 
 
 def parse_edition(catalog: Catalog, store: RawStore, source: EditionSource) -> AssembledEdition:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalog import Catalog, Source, normalise_name
+from .catalog import Catalog, normalise_name, source_for_file  # noqa: F401  (source_for_file re-exported)
 from .editions import MEDIA_TYPES, parse_publication
 from .harmonise import build_lookup
 from .snapshots import EditionSource, Quarantine, RawStore
@@ -37,20 +37,6 @@ class IngestResult:
     def run_key(self) -> str | None:
         """Deterministic Dagster run key: the same edition and bytes never run twice."""
         return f"{self.edition}:{self.snapshot_id}" if self.edition and self.snapshot_id else None
-
-
-def source_for_file(catalog: Catalog, index_code: str, original_name: str, kind: str) -> Source:
-    """The catalog source whose format fits the file (by extension), preferring `kind`."""
-    entry = catalog[index_code]
-    fmt = Path(original_name).suffix.lstrip(".").lower()
-    fmt = {"htm": "html"}.get(fmt, fmt)
-    candidates = [s for s in entry.sources if s.kind != "curated"] + [s for s in entry.sources if s.kind == "curated"]
-    for wanted_kind in (kind, None):
-        for source in candidates:
-            if (wanted_kind is None or source.kind == wanted_kind) and source.format == fmt:
-                return source
-    known = ", ".join(sorted({s.format for s in entry.sources})) or "none"
-    raise PublicationError(original_name, f"{entry.code} has no parser for .{fmt or '?'} files (formats: {known})")
 
 
 def ingest_publication(

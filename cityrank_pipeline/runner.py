@@ -325,15 +325,16 @@ def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original
 
     target, catalog = prepare(settings)
     store = RawStore(settings.raw_dir)
-    # The curated figures are registered first, so an edition known only from the press is
-    # there for this file's reprint of it (GFCI 32 prints GFCI 31) and for precedence checks.
-    register_curated_editions(catalog, store)
     result = ingest_publication(catalog, store, Quarantine(settings.quarantine_dir), index_code, data,
                                 original_name=original_name, source_url=source_url, published_on=published_on,
                                 edition=edition)
     summary = RunSummary()
     if result.status == "quarantined":
         return result, summary
+    # The curated figures are registered too (only once the file is accepted: a refused file
+    # leaves the registry as it was), so an edition known only from the press is there for
+    # this file's reprint of it (GFCI 32 prints GFCI 31) and for precedence checks.
+    register_curated_editions(catalog, store)
     instance = open_instance(settings, target)
     sync_partitions(instance, catalog, store)
     defs = build_definitions(settings.catalog_dir)

@@ -53,3 +53,16 @@ def get_parser(name: str) -> Parser:
         raise KeyError(f"no parser named {name!r}; known: {', '.join(sorted(PARSERS))}") from None
     module_name, func_name = target.split(":")
     return getattr(importlib.import_module(module_name), func_name)
+
+
+def parse_publication(entry, parser_name: str, data: bytes, source_name: str, *,
+                      edition: str | None = None, options: dict | None = None) -> list[ScoreRow]:
+    """Run the catalog's parser on raw bytes; a layout problem raises PublicationError.
+
+    Lives here, beside the parser table, so that `cityrank extract` reads a file without
+    importing pandas, Great Expectations or Dagster.
+    """
+    parser = get_parser(parser_name)
+    catalog_aware = {"entry": entry} if parser_name in CATALOG_AWARE_PARSERS else {}
+    return parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options),
+                  **catalog_aware)
