@@ -157,7 +157,15 @@ def test_every_public_publisher_reaches_the_warehouse_by_schedule_and_sensor(cit
         assert set(loaded) == expected
         counts = warehouse_counts(database_url)
         assert set(counts) == expected and all(n > 0 for n in counts.values())
-        assert counts[("GCI", "2025")] == 180 and counts[("GSER", "2025")] == 40 and counts[("EIU", "2024")] == 120
+        # EIU 2024: the summary's 120 figures, plus Seoul's from the curated figures (the summary
+        # does not list it; the assembled edition keeps what the publisher file lacks).
+        assert counts[("GCI", "2025")] == 180 and counts[("GSER", "2025")] == 40 and counts[("EIU", "2024")] == 121
+        with psycopg.connect(database_url) as conn:
+            filled = conn.execute("""SELECT f.city_key, s.original_name FROM warehouse.fact_city_score f
+                                     JOIN meta.snapshot s USING (snapshot_id)
+                                     WHERE f.index_code = 'EIU' AND f.edition = '2024'
+                                       AND s.original_name = 'published_figures.csv'""").fetchall()
+        assert filled == [("seoul", "published_figures.csv")]
         for code, edition in expected:
             assert edition in instance.get_dynamic_partitions(partitions_for(code).name)
         with psycopg.connect(database_url) as conn:
