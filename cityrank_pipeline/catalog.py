@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .sources.base import PublicationError
 
+DEPARTMENTS_FILE = "departments.yaml"
+
 INDEX_CODES = ("GCI", "GCO", "GPCI", "QOL", "EIU", "GSER", "GFCI", "CIMI", "GDCI")
 
 
@@ -49,6 +51,8 @@ MEASURE_LEVELS = ("overall", "sub_index", "indicator_group", "indicator")
 class Measure(_Strict):
     code: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str
+    # The name in Korean, for the Korean brief (falls back to `name` where missing).
+    name_ko: str | None = None
     level: Literal["overall", "sub_index", "indicator_group", "indicator"]
     parent: str | None = None
     # The publisher's own code for an indicator group ("Ec1") and its number for an indicator
@@ -289,6 +293,12 @@ class City(_Strict):
     aliases: list[str] = Field(default_factory=list)
 
 
+class DepartmentFile(_Strict):
+    """assets/departments.yaml: each department's English name (as the catalog writes it) → Korean name."""
+
+    departments: dict[str, str]
+
+
 class CityFile(_Strict):
     cities: list[City]
 
@@ -359,10 +369,19 @@ def load_city_file(path: Path) -> CityFile:
 class Catalog:
     """All index entries and the reviewed city list, loaded and cross-checked together."""
 
-    def __init__(self, indices: dict[str, IndexEntry], cities: CityFile, directory: Path):
+    def __init__(self, indices: dict[str, IndexEntry], cities: CityFile, directory: Path,
+                 departments: DepartmentFile | None = None):
         self.indices = indices
         self.cities = cities
         self.directory = directory
+        self.departments_ko = dict(departments.departments) if departments else {}
+        if departments is not None:
+            used = {e.owner_department for e in indices.values()} | {
+                m.department for e in indices.values() for m in e.measures if m.department}
+            missing = sorted(used - set(self.departments_ko))
+            if missing:
+                raise CatalogError(f"{directory / DEPARTMENTS_FILE}: no Korean name for department(s) "
+                                   f"{', '.join(missing)} (used in the index files)")
         keys = {c.key for c in cities.cities}
         for entry in indices.values():
             for printed, key in entry.city_aliases.items():
@@ -385,19 +404,38 @@ class Catalog:
     def city_by_key(self) -> dict[str, City]:
         return {c.key: c for c in self.cities.cities}
 
+    def department_ko(self, department: str | None) -> str | None:
+        """The department's Korean name (the English one where departments.yaml has none)."""
+        return None if department is None else self.departments_ko.get(department, department)
+
+    def city_name_ko(self, name: str) -> str:
+        """A city's Korean name from its canonical English name (unchanged when unknown)."""
+        wanted = normalise_name(name)
+        for city in self.cities.cities:
+            if normalise_name(city.name) == wanted:
+                return city.name_ko or city.name
+        return name
+
 
 def load_catalog(directory: Path) -> Catalog:
     directory = Path(directory)
     indices: dict[str, IndexEntry] = {}
     for path in sorted(directory.glob("*.yaml")):
-        if path.name == "cities.yaml":
+        if path.name in ("cities.yaml", DEPARTMENTS_FILE):
             continue
         entry = load_index_file(path)
         indices[entry.code] = entry
     missing = [c for c in INDEX_CODES if c not in indices]
     if missing:
         raise CatalogError(f"{directory}: no catalog file for {', '.join(missing)}")
-    return Catalog(indices, load_city_file(directory / "cities.yaml"), directory)
+    path = directory / DEPARTMENTS_FILE
+    if not path.exists():
+        raise CatalogError(f"{path}: missing (each department's Korean name, for the Korean brief)")
+    try:
+        departments = DepartmentFile.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise CatalogError(_format_validation_error(path, exc)) from exc
+    return Catalog(indices, load_city_file(directory / "cities.yaml"), directory, departments)
 
 
 def source_for_file(catalog: Catalog, index_code: str, original_name: str, kind: str) -> Source:
