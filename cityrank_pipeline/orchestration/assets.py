@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
+import psycopg
 
 from ..brief import release_markdown
 from ..catalog import IndexEntry, describe_verification
@@ -138,13 +139,15 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
     def validated_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, parsed_scores: EditionRows):
         settings = cityrank.settings()
         report = validate_edition(cityrank.catalog(), settings.expectations_dir, parsed_scores.source, parsed_scores.frame)
+        # The file first: an analyst acts on a file, not on an edition label.
+        summary = f"{parsed_scores.snapshot.original_name}: {report.summary()}"
         metadata = {"suite": report.suite, "expectations": report.evaluated, "failed": len(report.failures),
-                    "summary": report.summary()}
+                    "summary": summary}
         if not report.success:
-            where = quarantine_edition(cityrank.quarantine(), cityrank.store(), parsed_scores.source, report.summary())
+            where = quarantine_edition(cityrank.quarantine(), cityrank.store(), parsed_scores.source, summary)
             metadata["failures"] = dg.MetadataValue.md(_failure_table(report))
             metadata["quarantined_to"] = str(where) if where else ""
-            context.log.error(report.summary())
+            context.log.error(summary)
         yield dg.Output(parsed_scores, metadata={"rows": len(parsed_scores.frame), "passed": report.success})
         yield dg.AssetCheckResult(check_name=SUITE_CHECK, asset_key=validated_key, passed=report.success,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
@@ -177,7 +180,15 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
         rows = validated_scores
         meta = edition_meta(catalog[code], rows.source.edition, rows.frame, rows.snapshot, complete=rows.source.complete)
         with cityrank.connect() as conn:
-            result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta, rows.contributions)
+            try:
+                result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta, rows.contributions)
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                # The file's figures, not the database, are at fault (the load rolled back):
+                # withdraw it like a file the suite refuses, so the next run does not meet it again.
+                reason = f"{rows.snapshot.original_name}: the warehouse refused {code} {meta.edition}: " \
+                         f"{str(exc).strip().splitlines()[0]}"
+                where = quarantine_edition(cityrank.quarantine(), cityrank.store(), rows.source, reason)
+                raise dg.Failure(description=reason, metadata={"quarantined_to": str(where) if where else ""}) from exc
             # Chart + scorecard for the UI and the headline; never fails the load (warns instead).
             pictures, headline = release_markdown(conn, cityrank.settings(), catalog, code, meta.edition, context.log)
         notified = notify_new_edition(headline, logger=context.log) if result.changed and headline else {}

@@ -69,3 +69,15 @@ class PublicationError(Exception):
 
 class LayoutError(PublicationError):
     """The file is not (or no longer) a layout this parser knows. Never guess past it."""
+
+
+class WrongPublication(LayoutError):
+    """The file is another publication altogether (another index's report, a stray page): the
+    parser found none of its publisher's titles or captions. `registry.parse_publication`
+    words it as "this is not a <CODE> publication", which says what to do (pick the right
+    --index) where "the edition is not printed" would send the reader hunting in the file."""
+
+    def __init__(self, source: str, what: str, evidence: str, *, page: int | None = None):
+        self.what = what
+        self.evidence = evidence
+        super().__init__(source, f"this is not a {what}: {evidence}", page=page)

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 
 from .base import LayoutError, ScoreRow
+from .row_checks import row_problem
 
 REQUIRED_COLUMNS = ("index_code", "edition", "city", "rank", "score", "confidence", "source_url", "notes")
 CONFIDENCE = {"reported", "derived", "disputed", "low"}
@@ -48,10 +49,16 @@ def parse_curated_figures(
     if not index_code:
         raise ValueError("parse_curated_figures needs options['index_code']")
     reader = csv.DictReader(io.StringIO(_decode(data, source)))
+    try:
+        return _mark_ties(list(_read_records(reader, source, index_code, edition)))
+    except csv.Error as exc:  # a field over csv.field_size_limit(), a NUL in an unquoted field
+        raise LayoutError(source, f"not a readable CSV ({exc})", row=reader.line_num) from None
+
+
+def _read_records(reader: csv.DictReader, source: str, index_code: str, edition: str | None):
     missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise LayoutError(source, f"not a curated-figures CSV: missing column(s) {', '.join(missing)}", row=1)
-    rows: list[ScoreRow] = []
     for line, record in enumerate(reader, start=2):  # line 1 is the header
         if None in record:
             raise LayoutError(source, "more fields than the header has (unquoted comma?)", row=line)
@@ -69,22 +76,23 @@ def parse_curated_figures(
         published = (record.get("published") or "").strip() or None
         if published and not PUBLISHED.match(published):
             raise LayoutError(source, f"published {published!r} is not YYYY-MM or YYYY-MM-DD", row=line)
-        rows.append(
-            ScoreRow(
-                edition=label,
-                city=city,
-                measure=(record.get("measure") or "total").strip() or "total",
-                score=_number(record["score"], source, line, "score", float),
-                rank=_number(record["rank"], source, line, "rank", int),
-                page=None,
-                country=(record.get("country") or "").strip() or None,
-                confidence=confidence,
-                note=record["notes"].strip() or None,
-                source_url=record["source_url"].strip() or None,
-                published=published,
-            )
+        row = ScoreRow(
+            edition=label,
+            city=city,
+            measure=(record.get("measure") or "total").strip() or "total",
+            score=_number(record["score"], source, line, "score", float),
+            rank=_number(record["rank"], source, line, "rank", int),
+            page=None,
+            country=(record.get("country") or "").strip() or None,
+            confidence=confidence,
+            note=record["notes"].strip() or None,
+            source_url=record["source_url"].strip() or None,
+            published=published,
         )
-    return _mark_ties(rows)
+        problem = row_problem(row)
+        if problem is not None:
+            raise LayoutError(source, problem, row=line)
+        yield row
 
 
 def _mark_ties(rows: list[ScoreRow]) -> list[ScoreRow]:

@@ -35,7 +35,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from .base import LayoutError, PublicationError, ScoreRow
+from .base import LayoutError, PublicationError, ScoreRow, WrongPublication
 from .pdf_text import PdfText, TextCell, TextLine
 from .tables import normalise_words, parse_rank
 
@@ -164,7 +164,7 @@ class _Report:
         self.source = source
         self.texts = [pdf.plain_text(page) for page in range(1, pdf.page_count + 1)]
         if not any(_RUNNING_HEAD.search(text) for text in self.texts):
-            raise LayoutError(source, "not a GFCI report: 'Global Financial Centres Index <n>' is printed nowhere")
+            raise WrongPublication(source, "GFCI report", "'Global Financial Centres Index <n>' is printed nowhere")
         self.captions = [
             Caption(page, int(m["number"]), bool(m["continued"]), " ".join(normalise_words(m["title"]).split()))
             for page, text in enumerate(self.texts, start=1)

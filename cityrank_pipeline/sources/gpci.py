@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from .base import LayoutError, ScoreRow
+from .base import LayoutError, ScoreRow, WrongPublication
 
 # The six functions, in the order the publisher (and the expected tidy files) list them.
 FUNCTIONS = ("economy", "r_and_d", "cultural_interaction", "livability", "environment", "accessibility")
@@ -294,16 +294,21 @@ def _word_of(glyphs: list[_Glyph]) -> _Word:
 # --------------------------------------------------------------------------- the figures
 
 
+WHAT = "Global Power City Index publication"
+
+
 def _edition_of(doc: _Document, source: str, expected: str | None) -> str:
     """The year of the edition, from the running title "Global Power City Index 2013"."""
     texts = doc.page_texts
     if not any("global power city index" in _normalise(text) for text in texts):
-        raise LayoutError(source, "not a Global Power City Index publication (its title is nowhere in the text)")
+        raise WrongPublication(source, WHAT, "the title 'Global Power City Index' is nowhere in the text")
     years = Counter(m.group(1) for text in texts for m in _EDITION.finditer(text))
     if not years:
         if expected:
             return expected
-        raise LayoutError(source, "no edition year printed after 'Global Power City Index'")
+        # Other reports cite the GPCI by name (the GFCI report does); only Mori's own print it
+        # as a running title with the year.
+        raise WrongPublication(source, WHAT, "no running title 'Global Power City Index <year>' on any page")
     (year, count), *others = years.most_common()
     if others and others[0][1] == count:
         raise LayoutError(source, f"the document names several editions equally often: {', '.join(sorted(years))}")

@@ -30,7 +30,9 @@ def make_kearney_table_options(title: str, dimensions: tuple[str, ...]) -> dict:
 
 DEFAULT_OPTIONS = {
     "table": "gci",
-    "publication_words": ["Global Cities"],
+    # "Global Cities Index" alone is cited by other reports (GPCI 2015, GFCI 32); Kearney's own
+    # report names itself.
+    "publication_words": ["Global Cities Report"],
     "edition_pattern": r"\b(20\d\d)\s+Global Cities (?:Report|Index)\b|Global Cities (?:Report|Index)\s+(20\d\d)\b",
     "edition_format": "{}",
     "column_gap": 1.0,

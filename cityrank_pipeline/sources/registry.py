@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from .base import ScoreRow
+from .base import ScoreRow, WrongPublication
+from .row_checks import check_file_size, check_rows, file_format_of
 
 Parser = Callable[..., list[ScoreRow]]
 
@@ -59,10 +60,20 @@ def parse_publication(entry, parser_name: str, data: bytes, source_name: str, *,
                       edition: str | None = None, options: dict | None = None) -> list[ScoreRow]:
     """Run the catalog's parser on raw bytes; a layout problem raises PublicationError.
 
+    The file is measured before it is read and every row is checked after (`row_checks`), so
+    no caller — extract, ingest, the assets — ever holds a figure the warehouse cannot load.
+
     Lives here, beside the parser table, so that `cityrank extract` reads a file without
     importing pandas, Great Expectations or Dagster.
     """
+    check_file_size(data, source_name, file_format_of(parser_name))
     parser = get_parser(parser_name)
     catalog_aware = {"entry": entry} if parser_name in CATALOG_AWARE_PARSERS else {}
-    return parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options),
-                  **catalog_aware)
+    try:
+        rows = parser(data, source_name, edition=edition, options=parser_options(parser_name, entry.code, options),
+                      **catalog_aware)
+    except WrongPublication as exc:
+        if entry.code in exc.what.split():
+            raise
+        raise WrongPublication(exc.source, f"{entry.code} publication", exc.evidence, page=exc.page) from None
+    return check_rows(rows, source_name)

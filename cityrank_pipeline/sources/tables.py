@@ -25,7 +25,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields as dataclass_fields, replace
 
-from .base import LayoutError, PublicationError, ScoreRow
+from .base import LayoutError, PublicationError, ScoreRow, WrongPublication
 
 # --------------------------------------------------------------------------------------------
 # Reusable pattern pieces. Parsers build their default row patterns from these so that a rank
@@ -180,7 +180,24 @@ def require_words(text: str, words: Iterable[str], source: str) -> None:
     """Refuse a document that names none of the publication's words (another index's file)."""
     words = list(words)
     if words and not any(contains_words(text, word) for word in words):
-        raise LayoutError(source, f"does not mention any of {words}: not this publication")
+        raise WrongPublication(source, f"{words[0]} publication", f"it does not mention any of {words}")
+
+
+def require_words_early(data: bytes, source: str, words: Iterable[str]) -> None:
+    """`require_words` on PDFium's plain text, before the positioned-word pass.
+
+    Why: pdfplumber reads every page's words first (12-18 s for a 24-page report of another
+    index); PDFium's text pass takes a fraction of a second, so the wrong file is refused fast.
+    A file PDFium cannot open is left to `read_pdf_pages`, which says what is wrong with it.
+    """
+    from .pdf_text import PdfText
+
+    try:
+        with PdfText(data, source) as pdf:
+            text = "\n".join(pdf.plain_text(page) for page in range(1, pdf.page_count + 1))
+    except LayoutError:
+        return
+    require_words(text, words, source)
 
 
 def resolve_edition(text: str, source: str, *, pattern: str | None, label_format: str, given: str | None) -> str:
@@ -840,6 +857,7 @@ def open_pdf_publication(data: bytes, source: str, options: Mapping, edition: st
 
     Uses the options `column_gap`, `publication_words`, `edition_pattern`, `edition_format`.
     """
+    require_words_early(data, source, options["publication_words"])
     pages = read_pdf_pages(data, source, column_gap=options["column_gap"])
     text = join_pdf_text(pages)
     require_words(text, options["publication_words"], source)
