@@ -5,6 +5,10 @@ drawn as a line. Figures are built on matplotlib's object API with the Agg canva
 pyplot), so concurrent Dagster steps and the CLI never share a current figure, and PNG
 metadata is stripped so the same figures give the same bytes (briefs are only rewritten when
 their content changes).
+
+Labels come in English or Korean (lang="ko"); Korean text is set in the committed Korean font
+(fonts.py) as a fallback behind matplotlib's default, so a machine without Korean fonts still
+draws Hangul instead of empty boxes.
 """
 
 from __future__ import annotations
@@ -21,6 +25,21 @@ FOCUS_COLOUR = "#1f5fa8"
 TARGET_COLOUR = "#c0392b"
 
 
+def _families(lang: str) -> list[str]:
+    """Font families for a figure's text: DejaVu first (matplotlib's own), the Korean font behind it."""
+    if lang != "ko":
+        return ["DejaVu Sans"]
+    from .fonts import register_with_matplotlib
+
+    return ["DejaVu Sans", register_with_matplotlib()]
+
+
+def _apply_families(figure: Figure, lang: str) -> None:
+    families = _families(lang)
+    for text in figure.findobj(lambda artist: hasattr(artist, "set_fontfamily")):
+        text.set_fontfamily(families)
+
+
 def _png(figure: Figure) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
@@ -35,13 +54,35 @@ def _rank_ticks(worst: int) -> list[int]:
 
 
 def rank_history_png(history: Sequence[tuple[str, int | None]], *, city: str, index_code: str,
-                     city_count: int | None = None) -> bytes:
+                     city_count: int | None = None, edition: str | None = None, lang: str = "en") -> bytes:
     """The city's rank per edition (oldest first) as PNG bytes; undisclosed ranks are gaps."""
-    return _png(rank_history_figure(history, city=city, index_code=index_code, city_count=city_count))
+    return _png(rank_history_figure(history, city=city, index_code=index_code, city_count=city_count,
+                                    edition=edition, lang=lang))
+
+
+def _history_title(history, *, city: str, index_code: str, city_count: int | None, edition: str | None,
+                   lang: str) -> str:
+    """Title for the edition the chart is about: `edition` (with its own city_count), else the newest disclosed.
+
+    A chart attached to an older edition's load must not read as the newest edition's result
+    (GPCI 2016 was once titled "6 of 42 in 2025": 2025's rank with 2016's city count).
+    """
+    if edition is not None:
+        about = next(((label, r) for label, r in history if label == edition), (edition, None))
+    else:
+        about = next(((label, r) for label, r in reversed(history) if r is not None), (None, None))
+    label, rank = about
+    if lang == "ko":
+        of = f" ({city_count}개 도시 중)" if city_count else ""
+        result = f"{label} {rank}위{of}" if rank is not None else (f"{label} 순위 비공개" if label else "공개된 순위 없음")
+        return f"{index_code}의 {city}: {result} (점선: {TARGET_RANK}위)"
+    of = f" of {city_count}" if city_count else ""
+    result = f"{rank}{of} in {label}" if rank is not None else (f"rank not disclosed in {label}" if label else "no disclosed rank")
+    return f"{city} in {index_code}: {result} (dashed line: top {TARGET_RANK})"
 
 
 def rank_history_figure(history: Sequence[tuple[str, int | None]], *, city: str, index_code: str,
-                        city_count: int | None = None) -> Figure:
+                        city_count: int | None = None, edition: str | None = None, lang: str = "en") -> Figure:
     """The figure behind rank_history_png (separate so its axes can be inspected)."""
     labels = [label for label, _ in history]
     ranks = [rank for _, rank in history]
@@ -61,16 +102,19 @@ def rank_history_figure(history: Sequence[tuple[str, int | None]], *, city: str,
     ax.set_xticks(positions, labels, rotation=45 if len(labels) > 8 else 0, ha="right" if len(labels) > 8 else "center",
                   fontsize=8)
     ax.set_xlim(-0.5, max(len(labels) - 0.5, 0.5))
-    ax.set_ylabel("rank (1 = best)")
-    of = f" of {city_count}" if city_count else ""
-    latest = next((f"{r}{of} in {label}" for label, r in reversed(history) if r is not None), "no disclosed rank")
-    ax.set_title(f"{city} in {index_code}: {latest} (dashed line: top {TARGET_RANK})", fontsize=10)
+    if edition in labels and ranks[labels.index(edition)] is not None:
+        ax.plot([labels.index(edition)], [ranks[labels.index(edition)]], marker="o", markersize=11,
+                markerfacecolor="none", markeredgecolor=TARGET_COLOUR, linestyle="none")
+    ax.set_ylabel("순위 (1 = 최고)" if lang == "ko" else "rank (1 = best)")
+    ax.set_title(_history_title(history, city=city, index_code=index_code, city_count=city_count, edition=edition,
+                                lang=lang), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    _apply_families(figure, lang)
     figure.tight_layout()
     return figure
 
 
-def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str) -> bytes:
+def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str, lang: str = "en") -> bytes:
     """The city's latest rank in each index as bars against the top-5 line (shorter = better)."""
     shown = [(code, rank) for code, rank in latest if rank is not None]
     figure = Figure(figsize=(6.4, 0.45 * max(len(shown), 1) + 1.0))
@@ -84,8 +128,13 @@ def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str) ->
     ax.axvline(TARGET_RANK, color=TARGET_COLOUR, linestyle="--", linewidth=1)
     ax.set_yticks(range(len(codes)), codes, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("latest rank (1 = best)")
-    ax.set_title(f"{city}: latest rank per index (dashed line: top {TARGET_RANK})", fontsize=10)
+    if lang == "ko":
+        ax.set_xlabel("최근 순위 (1 = 최고)")
+        ax.set_title(f"{city}: 지수별 최근 순위 (점선: {TARGET_RANK}위)", fontsize=10)
+    else:
+        ax.set_xlabel("latest rank (1 = best)")
+        ax.set_title(f"{city}: latest rank per index (dashed line: top {TARGET_RANK})", fontsize=10)
+    _apply_families(figure, lang)
     figure.tight_layout()
     return _png(figure)
 

@@ -241,6 +241,15 @@ def _iso_date(value: str):
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def _published_date(value: str) -> str:
+    """argparse type for --published-on: a YYYY-MM-DD day not after today, refused with a
+    usage error before anything is stored ("yesterday" and "October 2015" are not dates)."""
+    day = _iso_date(value)
+    if day > _today():
+        raise argparse.ArgumentTypeError(f"{value!r} is in the future (today is {_today()})")
+    return day.isoformat()
+
+
 def _calendar_rows(query: str, params: tuple) -> list[tuple]:
     """Bring the database up, write the catalog's calendars, then read one calendar view."""
     from .database import connect
@@ -303,12 +312,12 @@ def cmd_brief(args: argparse.Namespace) -> int:
     try:
         with connect(target.warehouse_url) as conn:
             prepare_mart(conn, settings, catalog)
-            result = write_brief(conn, settings, catalog, args.index)
+            result = write_brief(conn, settings, catalog, args.index, lang=args.lang)
     except (BriefError, FocusConfigError) as exc:
         _print_err(str(exc))
         return 1
     print(result.path)
-    print(f"cityrank: {result.headline.text} ({'written' if result.written else 'unchanged'})", file=sys.stderr)
+    print(f"cityrank: {result.headline_text} ({'written' if result.written else 'unchanged'})", file=sys.stderr)
     return 0
 
 
@@ -389,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="the publication file (PDF, HTML or CSV)")
     p.add_argument("--index", required=True, help="index code, e.g. gpci")
     p.add_argument("--edition", help="edition label, for files that do not print it")
-    p.add_argument("--published-on", help="release date YYYY-MM-DD, when the catalog does not know it")
+    p.add_argument("--published-on", type=_published_date,
+                   help="release date YYYY-MM-DD (not in the future), when the catalog does not know it")
     p.add_argument("--source-url", help="where the file was downloaded from (provenance)")
     p.set_defaults(func=cmd_ingest)
 
@@ -421,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("brief", help="write the HTML release brief of the newest edition to CITYRANK_HOME/briefs/")
     p.add_argument("--index", help="index code (default: the most recently published edition of any index)")
+    p.add_argument("--lang", choices=("en", "ko"), default="en", help="language of the brief: en (default) or ko (Korean)")
     p.set_defaults(func=cmd_brief)
     return parser
 

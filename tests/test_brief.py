@@ -75,7 +75,11 @@ def test_cli_and_asset_write_the_same_brief_once(cityrank_env, migrated_url, cat
 
     context = dg.build_asset_context(resources={"cityrank": CityrankResource()})
     result = release_brief(context)
-    assert result.metadata["written"] == 0 and result.metadata["unchanged"] == 1  # identical to the CLI's
+    # The English brief is identical to the CLI's; the asset also writes the Korean one.
+    assert result.metadata["written"] == 1 and result.metadata["unchanged"] == 1
+    assert (cityrank_env.briefs_dir / "gfci-gfci-38-seoul-ko.html").exists()
+    assert main(["brief", "--index", "gfci", "--lang", "ko"]) == 0
+    assert "GFCI 38: 서울 120개 도시 중 10위 — GFCI 37 대비 변동 없음 (unchanged)" in capsys.readouterr().err
     assert result.metadata["newest_release"] == "GFCI 38: Seoul 10th of 120 — no change since GFCI 37"
     assert main(["brief", "--index", "gdci"]) == 1
     assert "no GDCI edition is loaded" in capsys.readouterr().err

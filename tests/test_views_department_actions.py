@@ -30,8 +30,16 @@ def _next(months: list[int], not_before: dt.date) -> dt.date:
     return month
 
 
-def test_each_department_with_its_indices_weak_measures_and_next_window(seoul_db):
+def _age_mark(published_on: dt.date) -> str:
+    """The ", N years old" the view adds to an edition two or more whole years old today."""
+    today = dt.date.today()
+    years = today.year - published_on.year - ((today.month, today.day) < (published_on.month, published_on.day))
+    return f", {years} years old" if years >= 2 else ""
+
+
+def test_each_department_with_its_indices_weak_measures_and_next_window(seoul_db, catalog):
     this_month = dt.date.today().replace(day=1)
+    gfci35 = _age_mark(catalog["GFCI"].editions["GFCI 35"].published_on)
     gpci_next = _next([10, 11, 12], max(this_month, dt.date(2026, 1, 1)))  # after the Dec 2025 edition
     gfci_next = _next([3, 9], max(this_month, dt.date(2025, 10, 1)))       # after the Sep 2025 edition
     got = {r[0]: r[1:] for r in rows(seoul_db, """
@@ -46,8 +54,9 @@ def test_each_department_with_its_indices_weak_measures_and_next_window(seoul_db
         "Planning & Coordination Office": ("GPCI", "GPCI", 1, 1, 1, "GPCI Livability 25 (overall 6, 2025)", gpci_next),
         "Economic Policy Office": (
             "GFCI", "GFCI, GPCI", 4, 4, 2,
-            "GPCI Economy 16 (overall 6, 2025); GFCI Business Environment 13 (overall 10, GFCI 35); "
-            "GFCI Financial Sector Development 13 (overall 10, GFCI 35); GFCI Reputational and General 12 (overall 10, GFCI 35)",
+            f"GPCI Economy 16 (overall 6, 2025); GFCI Business Environment 13 (overall 10, GFCI 35{gfci35}); "
+            f"GFCI Financial Sector Development 13 (overall 10, GFCI 35{gfci35}); "
+            f"GFCI Reputational and General 12 (overall 10, GFCI 35{gfci35})",
             min(gpci_next, gfci_next)),
         "Tourism & Sports Bureau": (None, "GPCI", 1, 1, 3, "GPCI Cultural Interaction 12 (overall 6, 2025)", gpci_next),
         "Urban Transportation Office": (None, "GPCI", 1, 1, 4, "GPCI Accessibility 11 (overall 6, 2025)", gpci_next),

@@ -17,8 +17,8 @@ BRIEF_KEY = dg.AssetKey(["mart", "release_brief"])
 
 @dg.asset(key=BRIEF_KEY, group_name="mart", kinds={"html"}, deps=[VIEWS_KEY],
           automation_condition=dg.AutomationCondition.eager(),
-          description="Self-contained HTML release briefs (CITYRANK_HOME/briefs/), one per index's latest edition, "
-                      "for the focus city: result and change, top-5 gap, weak indicators and departments, charts.")
+          description="Self-contained HTML release briefs (CITYRANK_HOME/briefs/), one per index's latest edition "
+                      "in English and in Korean (-ko.html), for the focus city: result and change, top-5 gap, weak indicators and departments, charts.")
 def release_brief(context: dg.AssetExecutionContext, cityrank: CityrankResource) -> dg.MaterializeResult:
     settings = cityrank.settings()
     with cityrank.connect() as conn:
@@ -27,8 +27,8 @@ def release_brief(context: dg.AssetExecutionContext, cityrank: CityrankResource)
     for r in results:
         if r.written:
             context.log.info(f"wrote {r.path}")
-    table = ["| index | edition | headline | file |", "|---|---|---|---|"]
-    table += [f"| {r.index_code} | {r.edition} | {r.headline.text} | {r.path.name} |" for r in results]
+    table = ["| index | edition | language | headline | file |", "|---|---|---|---|---|"]
+    table += [f"| {r.index_code} | {r.edition} | {r.lang} | {r.headline_text} | {r.path.name} |" for r in results]
     return dg.MaterializeResult(metadata={
         "briefs_dir": str(settings.briefs_dir),
         "written": sum(r.written for r in results),

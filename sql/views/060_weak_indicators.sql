@@ -6,8 +6,11 @@
 -- city is from a top-5 performance on it. Levels are taken separately because they come from
 -- different files: GPCI indicators from Mori's data file of one edition, function ranks from
 -- the press for a later one; each row says whether its edition is the index's newest.
--- Ordering puts what the city can influence first, then the widest gap, so a department
--- reads its work list from the top.
+-- Ordering puts what the city can influence first, then the widest gap weighed by the age of
+-- its edition, so a department reads its work list from the top and a six-year-old figure no
+-- longer outranks this year's: the gap counts in full while the edition is at most a year old
+-- (age_years 0 or 1) and half as much for every two years after (weight 0.5^((age-1)/2)).
+-- Age is whole years from the edition's release to the day of the last refresh.
 SELECT meta.define_matview('weak_indicators', $view$
 WITH measured AS (
     SELECT DISTINCT ON (f.index_code, d.level) f.index_code, d.level, f.edition, f.city_key
@@ -36,8 +39,16 @@ WITH measured AS (
             ORDER BY CASE WHEN i.higher_is_better THEN f.score ELSE -f.score END DESC
             OFFSET 4 LIMIT 1) AS fifth_score
     FROM weak w JOIN warehouse.dim_index i ON i.index_code = w.index_code
+), aged AS (
+    SELECT e.index_code, e.edition, extract(year FROM age(current_date, e.published_on))::int AS age_years
+    FROM warehouse.dim_edition e
+), weighted AS (
+    SELECT index_code, edition, age_years,
+           round(power(0.5, greatest(coalesce(age_years, 0) - 1, 0) / 2.0)::numeric, 4) AS age_weight
+    FROM aged
 )
-SELECT row_number() OVER (ORDER BY d.city_can_influence DESC, w.rank_gap DESC, w.index_code, w.measure_code)::int AS priority,
+SELECT row_number() OVER (ORDER BY d.city_can_influence DESC, w.rank_gap * a.age_weight DESC, w.rank_gap DESC,
+                                   w.index_code, w.measure_code)::int AS priority,
        w.index_code,
        i.name                                    AS index_name,
        w.edition,
@@ -64,8 +75,12 @@ SELECT row_number() OVER (ORDER BY d.city_can_influence DESC, w.rank_gap DESC, w
        d.department,
        d.city_can_influence,
        d.definition,
-       w.confidence
+       w.confidence,
+       a.age_years,
+       a.age_weight,
+       round(w.rank_gap * a.age_weight, 2)       AS weighted_gap
 FROM weak w
+JOIN weighted a ON a.index_code = w.index_code AND a.edition = w.edition
 JOIN warehouse.dim_index i   ON i.index_code = w.index_code
 JOIN warehouse.dim_edition e ON e.index_code = w.index_code AND e.edition = w.edition
 JOIN warehouse.dim_city c    ON c.city_key = w.city_key
@@ -77,7 +92,7 @@ JOIN fifth ff ON ff.index_code = w.index_code AND ff.edition = w.edition AND ff.
 $view$, ARRAY['index_code', 'measure']);
 
 COMMENT ON MATERIALIZED VIEW mart.weak_indicators IS 'The focus city''s sub-indices and indicators ranked worse than its overall rank in the same edition, with the gap to the 5th-best score, owner department and influence flag; ORDER BY priority for the action list.';
-COMMENT ON COLUMN mart.weak_indicators.priority IS 'Action order: measures the city can influence first, then the widest gap to the overall rank.';
+COMMENT ON COLUMN mart.weak_indicators.priority IS 'Action order: measures the city can influence first, then the widest gap to the overall rank weighed by the edition''s age (weighted_gap).';
 COMMENT ON COLUMN mart.weak_indicators.index_code IS 'Index code.';
 COMMENT ON COLUMN mart.weak_indicators.index_name IS 'Index name.';
 COMMENT ON COLUMN mart.weak_indicators.edition IS 'Latest edition in which the focus city has ranked figures at this measure''s level (sub-index or indicator) in this index.';
@@ -102,3 +117,6 @@ COMMENT ON COLUMN mart.weak_indicators.department IS 'City department that owns 
 COMMENT ON COLUMN mart.weak_indicators.city_can_influence IS 'Whether city policy can move this measure (catalog influence flag).';
 COMMENT ON COLUMN mart.weak_indicators.definition IS 'What the measure covers, from the catalog.';
 COMMENT ON COLUMN mart.weak_indicators.confidence IS 'Confidence of the measure figure: reported, derived, disputed or low.';
+COMMENT ON COLUMN mart.weak_indicators.age_years IS 'Whole years from the edition''s release (published_on) to the last refresh of this view; NULL when the release date is unknown.';
+COMMENT ON COLUMN mart.weak_indicators.age_weight IS 'Weight of the gap in the priority: 1 while the edition is at most a year old, halved for every two years after (0.5^((age_years-1)/2)); 1 when the age is unknown.';
+COMMENT ON COLUMN mart.weak_indicators.weighted_gap IS 'rank_gap * age_weight: the gap as the priority orders it.';

@@ -35,8 +35,10 @@ WITH departments AS (
            count(*) FILTER (WHERE city_can_influence)    AS influenceable_count,
            min(priority)                                 AS first_priority,
            string_agg(index_code || ' ' || measure_name || ' ' || measure_rank || ' (overall ' || overall_rank || ', '
-                      || edition || ')' || CASE WHEN city_can_influence THEN '' ELSE ' [outside city control]' END,
-                      '; ' ORDER BY priority)             AS weak_measures
+                      || edition || CASE WHEN age_years >= 2 THEN ', ' || age_years || ' years old' ELSE '' END || ')'
+                      || CASE WHEN city_can_influence THEN '' ELSE ' [outside city control]' END,
+                      '; ' ORDER BY priority)             AS weak_measures,
+           max(age_years)                                AS oldest_figure_years
     FROM mart.weak_indicators
     GROUP BY department
 )
@@ -52,12 +54,13 @@ SELECT d.department,
        (SELECT string_agg(x.index_code, ', ' ORDER BY x.index_code)
         FROM departments x JOIN windows w ON w.index_code = x.index_code
         WHERE x.department = d.department AND w.next_release = c.next_release) AS next_release_indices,
-       c.release_calendar
+       c.release_calendar,
+       k.oldest_figure_years
 FROM departments d
 LEFT JOIN weak k     ON k.department = d.department
 LEFT JOIN calendar c ON c.department = d.department
 GROUP BY d.department, k.weak_measure_count, k.influenceable_count, k.weak_measures, k.first_priority,
-         c.next_release, c.release_calendar;
+         c.next_release, c.release_calendar, k.oldest_figure_years;
 
 COMMENT ON VIEW mart.department_actions IS 'Per city department: the indices it owns or is measured in, its weak measures in action order, and the next release window. ORDER BY first_priority NULLS LAST for the action list.';
 COMMENT ON COLUMN mart.department_actions.department IS 'City department (index owner or measure owner in assets/<code>.yaml).';
@@ -65,8 +68,9 @@ COMMENT ON COLUMN mart.department_actions.indices IS 'Indices the department own
 COMMENT ON COLUMN mart.department_actions.indices_measuring IS 'Indices that rank something the department owns: its own indices plus those with a measure assigned to it.';
 COMMENT ON COLUMN mart.department_actions.weak_measure_count IS 'Weak measures (mart.weak_indicators) owned by the department.';
 COMMENT ON COLUMN mart.department_actions.influenceable_count IS 'How many of those the city can influence.';
-COMMENT ON COLUMN mart.department_actions.weak_measures IS 'The weak measures in action order: "INDEX measure rank (overall rank, edition)".';
+COMMENT ON COLUMN mart.department_actions.weak_measures IS 'The weak measures in action order (priority, which weighs each figure''s age): "INDEX measure rank (overall rank, edition[, N years old])", the age shown from two years on.';
 COMMENT ON COLUMN mart.department_actions.first_priority IS 'Best (lowest) mart.weak_indicators.priority among the department''s measures; NULL when none is weak.';
 COMMENT ON COLUMN mart.department_actions.next_release IS 'First day of the month of the next expected release among indices_measuring (from dim_index.release_months).';
 COMMENT ON COLUMN mart.department_actions.next_release_indices IS 'Indices expected in the next_release month.';
 COMMENT ON COLUMN mart.department_actions.release_calendar IS 'Every index in indices_measuring with its next release month (YYYY-MM), soonest first.';
+COMMENT ON COLUMN mart.department_actions.oldest_figure_years IS 'Age in whole years of the oldest edition among the department''s weak measures (mart.weak_indicators.age_years); NULL when none is weak.';
