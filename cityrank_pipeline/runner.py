@@ -117,6 +117,10 @@ def open_instance(settings: Settings, target: DatabaseTarget) -> dg.DagsterInsta
     with file_lock(settings.dagster_home / ".storage.lock"):
         instance = dg.DagsterInstance.get()
         fail_abandoned_runs(instance)
+    # dagster-postgres opens a new connection for every storage call unless told to keep one
+    # (as its webserver does); an edition run makes ~170 such calls. Keeping a small pool per
+    # process made a forced 54-edition run ~2.4x faster here.
+    instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
     return instance
 
 
