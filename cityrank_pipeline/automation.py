@@ -9,6 +9,8 @@ state the daemon reads. A running `cityrank serve` picks the change up on its ne
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,8 +45,23 @@ def remote_repository(settings: Settings) -> Iterator[tuple[dg.DagsterInstance, 
     target, _ = prepare(settings)
     instance = open_instance(settings, target)
     workspace = WorkspaceOpts(workspace=[str(settings.project_root / "workspace.yaml")])
-    with get_repository_from_cli_opts(instance, __version__, workspace, None) as repo:
+    with _stdout_to_stderr(), get_repository_from_cli_opts(instance, __version__, workspace, None) as repo:
         yield instance, repo
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Dagster loads the location in a code-server process that logs to the stdout it inherits;
+    those lines belong on stderr, so that stdout carries only the command's answer."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _automations(repo, kind: str) -> list:
