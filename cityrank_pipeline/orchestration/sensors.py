@@ -6,7 +6,7 @@ import dagster as dg
 
 from ..assembly import contributing_sources
 from ..editions import edition_fingerprint
-from ..ingest import ingest_publication
+from ..ingest import IngestResult, ingest_publication
 from ..snapshots import sha256_of
 from .assets import last_loaded_fingerprint, partitions_for
 from .jobs import edition_job_name
@@ -63,7 +63,13 @@ def build_new_edition_sensor(entry) -> dg.SensorDefinition:
             sha = sha256_of(data)
             if seen_files.get(path.name) == sha:
                 continue
-            result = ingest_publication(catalog, store, quarantine, code, data, original_name=path.name, kind="drop_in")
+            try:
+                result = ingest_publication(catalog, store, quarantine, code, data, original_name=path.name,
+                                            kind="drop_in")
+            except Exception as exc:  # one unreadable drop-in must not stop the tick for every other file
+                reason = f"{path.name}: could not be ingested ({type(exc).__name__}: {exc})"
+                result = IngestResult("quarantined", code, path.name, reason=reason, quarantined_to=quarantine.put(
+                    data, index_code=code, original_name=path.name, reason=reason))
             seen_files[path.name] = sha
             if result.status == "quarantined":
                 context.log.warning(f"{path}: quarantined to {result.quarantined_to}: {result.reason}")

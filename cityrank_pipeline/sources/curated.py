@@ -52,7 +52,8 @@ def parse_curated_figures(
     try:
         return _mark_ties(list(_read_records(reader, source, index_code, edition)))
     except csv.Error as exc:  # a field over csv.field_size_limit(), a NUL in an unquoted field
-        raise LayoutError(source, f"not a readable CSV ({exc})", row=reader.line_num) from None
+        # line_num counts the lines read before the one the reader choked on.
+        raise LayoutError(source, f"not a readable CSV ({exc})", row=reader.line_num + 1) from None
 
 
 def _read_records(reader: csv.DictReader, source: str, index_code: str, edition: str | None):
@@ -62,6 +63,8 @@ def _read_records(reader: csv.DictReader, source: str, index_code: str, edition:
     for line, record in enumerate(reader, start=2):  # line 1 is the header
         if None in record:
             raise LayoutError(source, "more fields than the header has (unquoted comma?)", row=line)
+        if None in record.values():
+            raise LayoutError(source, "fewer fields than the header has (a truncated file?)", row=line)
         if record["index_code"].strip().upper() != index_code:
             continue
         label = record["edition"].strip()

@@ -113,7 +113,9 @@ def _read_cities(data: bytes, source: str) -> list:
         raise LayoutError(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         parsed = json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, source),
-                            parse_constant=lambda name: _refuse_constant(name, source))
+                            # NaN/Infinity are read as floats so that the finite-number check
+                            # below names the city and the key that hold them.
+                            parse_constant=float)
     except json.JSONDecodeError as exc:
         raise LayoutError(source, f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(parsed, list):
@@ -130,10 +132,6 @@ def _unique_keys(pairs: list[tuple[str, object]], source: str) -> dict:
             raise LayoutError(source, f"key {key!r} appears twice in one object")
         seen[key] = value
     return seen
-
-
-def _refuse_constant(name: str, source: str):
-    raise LayoutError(source, f"{name} is not a score (JSON has no such number)")
 
 
 def _summary_key_lookup(entry: IndexEntry) -> dict[str, str]:

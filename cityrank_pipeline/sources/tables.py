@@ -211,7 +211,10 @@ def resolve_edition(text: str, source: str, *, pattern: str | None, label_format
     if printed is None:
         if given:
             return given
-        raise LayoutError(source, "the edition is not printed and none was given")
+        # Reports cite each other by name (the GFCI report names Cities in Motion); one that
+        # never prints this publication's dated title is most likely another publication.
+        raise WrongPublication(source, "publication this parser reads", "the edition is not printed and none was given "
+                                                                         "(pass --edition if it is one)")
     if given and given != printed:
         raise PublicationError(source, f"prints edition {printed!r} but was expected to be {given!r}")
     return printed
