@@ -33,7 +33,7 @@ from psycopg.rows import dict_row
 from .brief_text import (BASIS_KO, CHANGE_KO, CONFIDENCE_KO, LANGS, age_mark, date_text, headline_text, month_text,
                          rank_ordinal, trend_text, word)
 from .catalog import Catalog
-from .charts import data_uri, markdown_image, rank_history_png, rank_overview_png
+from .charts import data_uri, markdown_image, markdown_svg, rank_history_png, rank_overview_png, rank_sparkline_svg
 from .focus import FocusConfig, focus_config, write_focus_config
 from .fonts import FONT_FAMILY, font_face_css
 from .notify import Headline, fetch_headline, format_number, release_label
@@ -116,6 +116,7 @@ def release_markdown(conn: psycopg.Connection, settings: Settings, catalog: Cata
     out: dict[str, str] = {}
     if headline is not None:
         out["headline"] = headline.text
+    out["rank_chart"] = inline_rank_chart(history, city=city, index_code=index_code, edition=edition)
     try:
         png = rank_history_png(history, city=city, index_code=index_code, edition=edition,
                                city_count=headline.city_count if headline else None)
@@ -132,6 +133,22 @@ def release_markdown(conn: psycopg.Connection, settings: Settings, catalog: Cata
                      f"{_change_text(r['rank_change'], r['previous_edition'])} |")
     out["scorecard"] = "\n".join(lines)
     return out, headline
+
+
+def inline_rank_chart(history: list[tuple[str, int | None]], *, city: str, index_code: str, edition: str,
+                      limit: int = 1000) -> str:
+    """Markdown of a small rank chart that Dagster shows without a click (under `limit` characters):
+    the newest editions that fit, always including `edition`."""
+    shown = list(history)
+    while True:
+        rank = next((r for label, r in shown if label == edition), None)
+        alt = f"{city} {index_code} rank per edition, {shown[0][0] if shown else edition}–" \
+              f"{shown[-1][0] if shown else edition}; circled: {edition}" + (f" ({rank})" if rank else "")
+        text = markdown_svg(rank_sparkline_svg(shown, edition=edition), alt)
+        if len(text) < limit or len(shown) <= 2:
+            return text
+        drop = 0 if shown[0][0] != edition else 1  # trim the oldest, never the loaded edition
+        shown.pop(drop)
 
 
 # ---------------------------------------------------------------------------------------------

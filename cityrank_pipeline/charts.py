@@ -139,6 +139,48 @@ def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str, la
     return _png(figure)
 
 
+def rank_sparkline_svg(history: Sequence[tuple[str, int | None]], *, edition: str | None = None,
+                       width: int = 240, height: int = 64) -> str:
+    """A compact SVG of the rank per edition (rank 1 at the top, the top-5 line dashed, `edition` circled).
+
+    Small on purpose: Dagster shows markdown metadata inline only under 1,000 characters, and
+    this picture travels base64-encoded inside it.
+    """
+    ranks = [rank for _, rank in history]
+    worst = max([r for r in ranks if r is not None] + [TARGET_RANK])
+    pad = 6
+
+    def xy(i: int, rank: int) -> tuple[int, int]:
+        x = pad + (width - 2 * pad) * (i / max(len(history) - 1, 1))
+        y = pad + (height - 2 * pad) * ((rank - 1) / max(worst - 1, 1))
+        return round(x), round(y)
+
+    runs, current = [], []
+    for i, rank in enumerate(ranks):  # undisclosed ranks break the line
+        if rank is None:
+            runs, current = runs + [current] if current else runs, []
+        else:
+            current.append(xy(i, rank))
+    runs += [current] if current else []
+    lines = "".join(f'<polyline points="{" ".join(f"{x},{y}" for x, y in run)}"/>' for run in runs)
+    _, target_y = xy(0, TARGET_RANK)
+    mark = ""
+    if edition is not None and edition in [label for label, _ in history]:
+        i = [label for label, _ in history].index(edition)
+        if ranks[i] is not None:
+            x, y = xy(i, ranks[i])
+            mark = f'<circle cx="{x}" cy="{y}" r="4" fill="none" stroke="{TARGET_COLOUR}" stroke-width="2"/>'
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+            f'<line x1="0" x2="{width}" y1="{target_y}" y2="{target_y}" stroke="{TARGET_COLOUR}" stroke-dasharray="4 3"/>'
+            f'<g fill="none" stroke="{FOCUS_COLOUR}" stroke-width="2">{lines}</g>{mark}</svg>')
+
+
+def markdown_svg(svg: str, alt: str) -> str:
+    """A markdown image of an SVG as a data URI."""
+    encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f"![{alt.replace(']', ')')}](data:image/svg+xml;base64,{encoded})"
+
+
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 

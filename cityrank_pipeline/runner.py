@@ -21,7 +21,7 @@ import dagster as dg
 from .catalog import Catalog, load_catalog
 from .database import DatabaseTarget, sqlalchemy_url
 from .editions import edition_fingerprint, register_curated_editions
-from .orchestration.assets import last_loaded_fingerprint, partitions_for
+from .orchestration.assets import last_loaded_fingerprint, ordered_partition_changes, partitions_for
 from .orchestration.freshness import RELEASE_CALENDAR_JOB
 from .orchestration.jobs import edition_job_name
 from .migrations import ready_database
@@ -134,15 +134,20 @@ def prepare(settings: Settings) -> tuple[DatabaseTarget, Catalog]:
 
 
 def sync_partitions(instance: dg.DagsterInstance, catalog: Catalog, store: RawStore) -> dict[str, list[str]]:
-    """Add a partition for every registered edition; returns editions per index, oldest first."""
+    """Add a partition for every registered edition, keeping them in edition order (an instance
+    whose partitions were added out of order is put in order here); returns editions per index,
+    oldest first."""
     by_index: dict[str, list[str]] = {}
     for entry in catalog:
         labels = sorted((s.edition for s in store.edition_sources(entry.code)), key=entry.edition_seq)
         name = partitions_for(entry.code).name
-        known = set(instance.get_dynamic_partitions(name))
-        missing = [label for label in labels if label not in known]
-        if missing:
-            instance.add_dynamic_partitions(name, missing)
+        known = list(instance.get_dynamic_partitions(name))
+        stale, add = ordered_partition_changes(known, [label for label in labels if label not in known],
+                                               entry.edition_seq)
+        for key in stale:
+            instance.delete_dynamic_partition(name, key)
+        if add:
+            instance.add_dynamic_partitions(name, add)
         by_index[entry.code] = labels
     return by_index
 

@@ -7,6 +7,7 @@ every partition): when it fails, the loaded asset does not run and the warehouse
 """
 
 
+import warnings
 from dataclasses import dataclass
 
 import dagster as dg
@@ -19,8 +20,9 @@ from ..editions import (EditionFailed, compare_with_previous_edition, edition_fi
                         quarantine_edition, validate_edition)
 from ..loading import edition_meta, load_edition
 from ..methodology import methodology_changes
-from ..notify import notify_new_edition
+from ..notify import notify_new_edition, release_label
 from ..snapshots import EditionSource, Snapshot
+from .metadata import table_metadata
 from .resources import CityrankResource
 
 SUITE_CHECK = "expectation_suite"
@@ -42,6 +44,21 @@ class EditionRows:
 
 def partitions_for(code: str) -> dg.DynamicPartitionsDefinition:
     return dg.DynamicPartitionsDefinition(name=f"{code.lower()}_editions")
+
+
+def ordered_partition_changes(existing: list[str], new: list[str], seq) -> tuple[list[str], list[str]]:
+    """(keys to delete, keys to add, in order) so the partitions read in edition order afterwards.
+
+    Dagster lists dynamic partitions in the order they were added, and its UI and plots follow
+    that order; an older edition registered late (GPCI 2016 after 2025) would sit at the end.
+    Every key from the first one out of place on is deleted and added again in order: a
+    partition's runs and materialisations are recorded by key, so they survive the re-adding.
+    """
+    target = sorted(dict.fromkeys([*existing, *new]), key=seq)
+    keep = 0
+    while keep < len(existing) and existing[keep] == target[keep]:
+        keep += 1
+    return existing[keep:], target[keep:]
 
 
 def asset_key(code: str, stage: str) -> dg.AssetKey:
@@ -79,6 +96,46 @@ def _sources_table(contributions) -> str:
         lines.append(f"| {c.precedence} | {c.snapshot.original_name} (`{c.snapshot.snapshot_id[:12]}`) | {c.kind} | "
                      f"{c.role} | {c.facts_used} | {c.facts_overridden} | {len(c.disagreements)} |")
     return "\n".join(lines)
+
+
+def focus_metadata(headline) -> dict:
+    """The focus city's result as numbers Dagster plots across the index's editions (partitions).
+
+    Left out when undisclosed rather than sent as 0 or NaN, which would plot as a result.
+    """
+    if headline is None:
+        return {}
+    out: dict = {"focus_city": headline.city, "edition": headline.edition}
+    if headline.rank is not None:
+        out["focus_rank"] = int(headline.rank)
+    if headline.score is not None:
+        out["focus_score"] = float(headline.score)
+    if headline.city_count is not None:
+        out["focus_rank_of"] = int(headline.city_count)
+    return out
+
+
+def edition_checks(validated_key: dg.AssetKey, partitions: dg.DynamicPartitionsDefinition,
+                   group: str) -> list[dg.AssetCheckSpec]:
+    """The validated asset's checks, partitioned like it: each result is recorded against its edition.
+
+    Partitioned checks are a preview feature of Dagster 1.13; the pinned patch release keeps
+    them stable, so the preview warning is silenced here rather than on every code-location load.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return [
+            dg.AssetCheckSpec(SUITE_CHECK, asset=validated_key, blocking=True, partitions_def=partitions,
+                              description=f"expectations/{group}.json must pass before the edition is loaded"),
+            dg.AssetCheckSpec(PREVIOUS_CHECK, asset=validated_key, blocking=False, partitions_def=partitions,
+                              description="previous-edition figures the file reprints agree with the warehouse (WARN)"),
+            dg.AssetCheckSpec(SOURCES_CHECK, asset=validated_key, blocking=False, partitions_def=partitions,
+                              description="figures two files give for the same cell agree; the better file's figure "
+                                          "is kept (WARN)"),
+            dg.AssetCheckSpec(METHODOLOGY_CHECK, asset=validated_key, blocking=False, partitions_def=partitions,
+                              description="the edition reports the same indicators, worded the same, as the previous "
+                                          "edition with indicators (WARN)"),
+        ]
 
 
 def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
@@ -127,21 +184,17 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
     validated_key = asset_key(code, "validated_scores")
 
     @dg.asset(name="validated_scores", kinds={"great_expectations"}, ins={"parsed_scores": dg.AssetIn(key=asset_key(code, "parsed_scores"))},
-              check_specs=[dg.AssetCheckSpec(SUITE_CHECK, asset=validated_key, blocking=True,
-                                             description=f"expectations/{group}.json must pass before the edition is loaded"),
-                           dg.AssetCheckSpec(PREVIOUS_CHECK, asset=validated_key, blocking=False,
-                                             description="previous-edition figures the file reprints agree with the warehouse (WARN)"),
-                           dg.AssetCheckSpec(SOURCES_CHECK, asset=validated_key, blocking=False,
-                                             description="figures two files give for the same cell agree; the better file's figure is kept (WARN)"),
-                           dg.AssetCheckSpec(METHODOLOGY_CHECK, asset=validated_key, blocking=False,
-                                             description="the edition reports the same indicators, worded the same, as the previous edition with indicators (WARN)")],
+              check_specs=edition_checks(validated_key, partitions, group),
               **common, description=f"{entry.name}: rows that passed the index's Great Expectations suite.")
     def validated_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, parsed_scores: EditionRows):
         settings = cityrank.settings()
+        # Checks are partitioned like the asset (Dagster records each result against the edition);
+        # the edition is also named in the result, so it reads the same in logs and alerts.
+        checked = f"{release_label(code, context.partition_key)}"
         report = validate_edition(cityrank.catalog(), settings.expectations_dir, parsed_scores.source, parsed_scores.frame)
         # The file first: an analyst acts on a file, not on an edition label.
         summary = f"{parsed_scores.snapshot.original_name}: {report.summary()}"
-        metadata = {"suite": report.suite, "expectations": report.evaluated, "failed": len(report.failures),
+        metadata = {"edition": context.partition_key, "suite": report.suite, "expectations": report.evaluated, "failed": len(report.failures),
                     "summary": summary}
         if not report.success:
             where = quarantine_edition(cityrank.quarantine(), cityrank.store(), parsed_scores.source, summary)
@@ -149,27 +202,27 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
             metadata["quarantined_to"] = str(where) if where else ""
             context.log.error(summary)
         yield dg.Output(parsed_scores, metadata={"rows": len(parsed_scores.frame), "passed": report.success})
-        yield dg.AssetCheckResult(check_name=SUITE_CHECK, asset_key=validated_key, passed=report.success,
+        yield dg.AssetCheckResult(check_name=SUITE_CHECK, asset_key=validated_key, description=checked, passed=report.success,
                                   severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
         with cityrank.connect() as conn:
             compared, mismatches = compare_with_previous_edition(
                 conn, cityrank.catalog()[code], parsed_scores.source.edition, parsed_scores.frame)
             previous_label, changes = methodology_changes(conn, cityrank.catalog()[code], parsed_scores.source.edition,
                                                           parsed_scores.frame)
-        yield dg.AssetCheckResult(check_name=PREVIOUS_CHECK, asset_key=validated_key, passed=not mismatches,
+        yield dg.AssetCheckResult(check_name=PREVIOUS_CHECK, asset_key=validated_key, description=checked, passed=not mismatches,
                                   severity=dg.AssetCheckSeverity.WARN,
-                                  metadata={"compared": compared, "mismatches": len(mismatches),
+                                  metadata={"edition": context.partition_key, "compared": compared, "mismatches": len(mismatches),
                                             "details": "; ".join(mismatches[:20]) or "none"})
         disagreements = [d for c in parsed_scores.contributions for d in c.disagreements]
-        yield dg.AssetCheckResult(check_name=SOURCES_CHECK, asset_key=validated_key, passed=not disagreements,
+        yield dg.AssetCheckResult(check_name=SOURCES_CHECK, asset_key=validated_key, description=checked, passed=not disagreements,
                                   severity=dg.AssetCheckSeverity.WARN,
-                                  metadata={"sources": len(parsed_scores.contributions),
+                                  metadata={"edition": context.partition_key, "sources": len(parsed_scores.contributions),
                                             "overlapping_figures": sum(c.facts_overridden for c in parsed_scores.contributions),
                                             "disagreements": len(disagreements),
                                             "details": "; ".join(disagreements[:20]) or "none"})
-        yield dg.AssetCheckResult(check_name=METHODOLOGY_CHECK, asset_key=validated_key, passed=not changes,
+        yield dg.AssetCheckResult(check_name=METHODOLOGY_CHECK, asset_key=validated_key, description=checked, passed=not changes,
                                   severity=dg.AssetCheckSeverity.WARN,
-                                  metadata={"compared_with": previous_label or "no earlier edition with indicators",
+                                  metadata={"edition": context.partition_key, "compared_with": previous_label or "no earlier edition with indicators",
                                             "changes": len(changes),
                                             "details": "; ".join(c.describe() for c in changes[:40]) or "none"})
 
@@ -191,8 +244,11 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
                 raise dg.Failure(description=reason, metadata={"quarantined_to": str(where) if where else ""}) from exc
             # Chart + scorecard for the UI and the headline; never fails the load (warns instead).
             pictures, headline = release_markdown(conn, cityrank.settings(), catalog, code, meta.edition, context.log)
+            standard = table_metadata(conn, "warehouse", "fact_city_score", result.rows)
         notified = notify_new_edition(headline, logger=context.log) if result.changed and headline else {}
         return dg.MaterializeResult(metadata={
+            **standard,
+            **focus_metadata(headline),
             **{name: dg.MetadataValue.md(text) for name, text in pictures.items()},
             "notifications": "; ".join(f"{k}: {v}" for k, v in notified.items()) or "none",
             "rows": result.rows, "changed": result.changed, "deleted": result.deleted,

@@ -8,7 +8,7 @@ from ..assembly import contributing_sources
 from ..editions import edition_fingerprint
 from ..ingest import IngestResult, ingest_publication
 from ..snapshots import sha256_of
-from .assets import last_loaded_fingerprint, partitions_for
+from .assets import last_loaded_fingerprint, ordered_partition_changes, partitions_for
 from .jobs import edition_job_name
 from .resources import CityrankResource
 
@@ -76,7 +76,8 @@ def build_new_edition_sensor(entry) -> dg.SensorDefinition:
             else:
                 context.log.info(f"{path}: {result.status} {code} edition {result.edition}")
 
-        known = set(context.instance.get_dynamic_partitions(partitions.name))
+        existing = list(context.instance.get_dynamic_partitions(partitions.name))
+        known = set(existing)
         new_partitions, requests = [], []
         for source in sorted(store.edition_sources(code), key=lambda s: entry.edition_seq(s.edition)):
             # An edition's inputs are its own file plus a later edition's reprint of it: a new
@@ -93,9 +94,12 @@ def build_new_edition_sensor(entry) -> dg.SensorDefinition:
                 new_partitions.append(source.edition)
             requests.append(dg.RunRequest(partition_key=source.edition, run_key=f"{source.edition}:{inputs}",
                                           tags={"cityrank/source_kind": source.source_kind}))
+        # New editions join the list in edition order (a late older edition moves the newer ones behind it).
+        stale, add = ordered_partition_changes(existing, new_partitions, entry.edition_seq) if new_partitions else ([], [])
         return dg.SensorResult(
             run_requests=requests,
-            dynamic_partitions_requests=[partitions.build_add_request(new_partitions)] if new_partitions else [],
+            dynamic_partitions_requests=([partitions.build_delete_request(stale)] if stale else [])
+            + ([partitions.build_add_request(add)] if add else []),
             cursor=json.dumps(cursor, sort_keys=True),
         )
 

@@ -7,6 +7,7 @@ from psycopg import sql
 from ..focus import write_focus_config
 from ..migrations import apply_views
 from .freshness import sync_release_calendar
+from .metadata import count_rows, table_metadata
 from .resources import CityrankResource
 
 VIEWS_KEY = dg.AssetKey(["mart", "views"])
@@ -43,8 +44,17 @@ def build_views_asset(loaded_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 # schedule: mart.release_calendar shows an overdue index from the first run.
                 sync_release_calendar(conn, cityrank.catalog())
                 refreshed = refresh_materialized_views(conn)
-            count = conn.execute("SELECT count(*) FROM mart.city_scores").fetchone()[0]
+            views = [r[0] for r in conn.execute(
+                """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = 'mart' AND c.relkind IN ('v', 'm') ORDER BY c.relname""").fetchall()]
+            counts = {name: count_rows(conn, "mart", name) for name in views}
+            count = counts.get("city_scores", 0)
+            # The standard entries describe mart.city_scores, the view every other one reads from;
+            # every view's row count follows as a number of its own, so each is plotted over time.
+            standard = table_metadata(conn, "mart", "city_scores", count)
         return dg.MaterializeResult(metadata={
+            **standard,
+            **{f"rows/mart.{name}": n for name, n in counts.items()},
             "view_files": ", ".join(p.name for p in files), "materialized_views_refreshed": ", ".join(refreshed) or "none",
             "city_scores_rows": count, "focus_config_changed": focus_changed,
         })

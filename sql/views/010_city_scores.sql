@@ -43,3 +43,12 @@ COMMENT ON COLUMN mart.city_scores.rank_tied IS 'True when the publisher printed
 COMMENT ON COLUMN mart.city_scores.confidence IS 'reported, derived, disputed (sources disagree; see note) or low.';
 COMMENT ON COLUMN mart.city_scores.printed_name IS 'The city name exactly as the publication printed it.';
 COMMENT ON COLUMN mart.city_scores.snapshot_id IS 'sha256 of the raw file the figure was read from (meta.snapshot).';
+COMMENT ON COLUMN mart.city_scores.index_name IS 'Index name as the publisher writes it (warehouse.dim_index.name).';
+COMMENT ON COLUMN mart.city_scores.city_ko IS 'Korean city name (assets/cities.yaml name_ko).';
+COMMENT ON COLUMN mart.city_scores.country IS 'Country of the city (assets/cities.yaml).';
+COMMENT ON COLUMN mart.city_scores.measure_name IS 'Measure name as the publisher writes it (catalog).';
+COMMENT ON COLUMN mart.city_scores.parent_measure IS 'Code of the measure this one sits under (a sub-index or indicator group); NULL for total.';
+COMMENT ON COLUMN mart.city_scores.city_count IS 'Cities the edition ranks overall (catalog or publication); NULL when unknown.';
+COMMENT ON COLUMN mart.city_scores.note IS 'Remark on the figure (curated figures: where it comes from, what the publisher leaves out).';
+COMMENT ON COLUMN mart.city_scores.source_url IS 'Where the figure was read: the figure''s own URL, else the URL its raw file was fetched from.';
+COMMENT ON COLUMN mart.city_scores.page IS 'Page of the publication the figure was printed on; NULL for non-paged sources.';

@@ -53,3 +53,18 @@ COMMENT ON COLUMN mart.city_scorecard.score_change IS 'Score difference since th
 COMMENT ON COLUMN mart.city_scorecard.rank IS 'Overall rank in the latest edition; NULL when the publisher did not disclose it (see note).';
 COMMENT ON COLUMN mart.city_scorecard.peer_group_rank IS 'For the focus city and its peers: place among them (those with a disclosed rank in the same edition); NULL for other cities.';
 COMMENT ON COLUMN mart.city_scorecard.peer_group_size IS 'How many of the focus city and its peers have a disclosed rank in that edition.';
+COMMENT ON COLUMN mart.city_scorecard.index_code IS 'Index code.';
+COMMENT ON COLUMN mart.city_scorecard.index_name IS 'Index name as the publisher writes it.';
+COMMENT ON COLUMN mart.city_scorecard.owner_department IS 'City department that owns the index (catalog owner_department).';
+COMMENT ON COLUMN mart.city_scorecard.city IS 'Canonical English city name.';
+COMMENT ON COLUMN mart.city_scorecard.city_ko IS 'Korean city name.';
+COMMENT ON COLUMN mart.city_scorecard.latest_edition IS 'Newest edition with an overall figure for the city (may be older than the index''s newest edition).';
+COMMENT ON COLUMN mart.city_scorecard.published_on IS 'Release date of latest_edition.';
+COMMENT ON COLUMN mart.city_scorecard.rank_tied IS 'True when the rank is a printed tie.';
+COMMENT ON COLUMN mart.city_scorecard.score IS 'Overall score in the latest edition; NULL where the publisher gives ranks only (rank_only indices such as GSER) or printed none.';
+COMMENT ON COLUMN mart.city_scorecard.city_count IS 'Cities ranked in latest_edition.';
+COMMENT ON COLUMN mart.city_scorecard.previous_edition IS 'The city''s previous edition with an overall figure in this index; NULL for the first.';
+COMMENT ON COLUMN mart.city_scorecard.previous_rank IS 'Overall rank in previous_edition.';
+COMMENT ON COLUMN mart.city_scorecard.previous_score IS 'Overall score in previous_edition.';
+COMMENT ON COLUMN mart.city_scorecard.confidence IS 'Confidence of the latest figure: reported, derived, disputed or low.';
+COMMENT ON COLUMN mart.city_scorecard.note IS 'Remark on the latest figure (e.g. why the rank is not disclosed).';

@@ -92,3 +92,14 @@ COMMENT ON COLUMN mart.release_calendar.last_seen_on IS 'Published date of the l
 COMMENT ON COLUMN mart.release_calendar.window_start IS 'First day of the window the next edition is expected in (NULL for discontinued indices).';
 COMMENT ON COLUMN mart.release_calendar.grace_end IS 'Last day before an edition missing from the window counts as overdue.';
 COMMENT ON COLUMN mart.release_calendar.status IS 'on_time (window not open yet), due (window or grace period open, no edition yet), overdue (past the grace period), irregular (no promised calendar), discontinued.';
+COMMENT ON COLUMN mart.release_last_edition.index_code IS 'Index code.';
+COMMENT ON COLUMN mart.release_last_edition.last_edition IS 'Newest edition in the warehouse (highest edition_seq).';
+COMMENT ON COLUMN mart.release_last_edition.last_published_on IS 'Its release date; NULL when the publisher gave none.';
+COMMENT ON COLUMN mart.release_last_edition.last_seen_on IS 'last_published_on, else the day its file was first fetched (UTC).';
+COMMENT ON COLUMN mart.release_calendar.index_code IS 'Index code.';
+COMMENT ON COLUMN mart.release_calendar.index_name IS 'Index name.';
+COMMENT ON COLUMN mart.release_calendar.index_status IS 'active, irregular or discontinued (catalog status).';
+COMMENT ON COLUMN mart.release_calendar.owner_department IS 'City department that owns the index.';
+COMMENT ON COLUMN mart.release_calendar.last_edition IS 'Newest edition in the warehouse; NULL when none is loaded.';
+COMMENT ON COLUMN mart.release_calendar.last_published_on IS 'Release date of last_edition; NULL when unknown.';
+COMMENT ON COLUMN mart.release_calendar.window_end IS 'Last day of the window the next edition is expected in (NULL for discontinued indices).';

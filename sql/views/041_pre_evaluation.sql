@@ -36,3 +36,12 @@ SELECT * FROM mart.pre_evaluation_at(current_date, 12);
 
 COMMENT ON VIEW mart.pre_evaluation IS 'Release windows in the next 12 months not yet covered by an edition: each index''s measures and owner departments, to refresh the city''s published data before evaluators collect it.';
 COMMENT ON COLUMN mart.pre_evaluation.department IS 'Department that owns the measure (the index''s owner department unless the catalog names another).';
+COMMENT ON COLUMN mart.pre_evaluation.window_start IS 'First day of the release window still ahead.';
+COMMENT ON COLUMN mart.pre_evaluation.window_end IS 'Last day of that release window.';
+COMMENT ON COLUMN mart.pre_evaluation.days_until_window IS 'Days from today to window_start (0 when the window is open).';
+COMMENT ON COLUMN mart.pre_evaluation.index_code IS 'Index code.';
+COMMENT ON COLUMN mart.pre_evaluation.index_name IS 'Index name.';
+COMMENT ON COLUMN mart.pre_evaluation.index_status IS 'active or irregular (discontinued indices are left out).';
+COMMENT ON COLUMN mart.pre_evaluation.measure_code IS 'A measure the index evaluates.';
+COMMENT ON COLUMN mart.pre_evaluation.measure_name IS 'Measure name as the publisher writes it.';
+COMMENT ON COLUMN mart.pre_evaluation.measure_level IS 'overall, sub_index, indicator_group or indicator.';
