@@ -22,11 +22,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
-from psycopg import sql
 
 from cityrank_pipeline.catalog import Catalog, IndexEntry, load_catalog
 from cityrank_pipeline.database import connect, create_warehouse_engine
-from cityrank_pipeline.loading import FACT_COLUMNS, load_edition
+from cityrank_pipeline.loading import load_edition
 from cityrank_pipeline.migrations import upgrade
 from cityrank_pipeline.settings import PROJECT_ROOT
 from cityrank_pipeline.snapshots import Snapshot
@@ -104,7 +103,7 @@ def _measure_case(ctx: PartContext, conn, engine, case: Case) -> None:
             load_edition(conn, case.catalog, case.entry, case.rows, snapshot,
                          synthetic.edition_meta(case.entry, new_edition("loader", r), next(seq), cities))
         elif method == "COPY":
-            _raw_copy(conn, frames[(method, r)])
+            synthetic.copy_facts(conn, frames[(method, r)])
         else:
             # `page` is all NULL here; without a type pandas would send it as text.
             frames[(method, r)].to_sql("fact_city_score", engine, schema="warehouse", if_exists="append", index=False,
@@ -136,14 +135,6 @@ def _measure_case(ctx: PartContext, conn, engine, case: Case) -> None:
     ctx.emit(f"{case.label}: loader / COPY", rate["loader"] / rate["COPY"], "×", goal=LOADER_VS_COPY, reason=reason)
     ctx.emit(f"{case.label}: loader / to_sql", rate["loader"] / rate["to_sql"], "×", goal=LOADER_VS_TO_SQL,
              reason=reason)
-
-
-def _raw_copy(conn, frame: pd.DataFrame) -> None:
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in FACT_COLUMNS)
-    with conn.transaction(), conn.cursor() as cur:
-        with cur.copy(sql.SQL("COPY warehouse.fact_city_score ({}) FROM STDIN").format(columns)) as copy:
-            for row in frame.itertuples(index=False, name=None):
-                copy.write_row(row)
 
 
 def _loader_profile(conn, case: Case, snapshot: Snapshot, seq: int) -> str:

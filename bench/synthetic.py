@@ -14,6 +14,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from psycopg import sql
 
 from cityrank_pipeline.catalog import Calendar, Catalog, City, CityFile, IndexEntry, Measure, Scale
 from cityrank_pipeline.loading import FACT_COLUMNS, EditionMeta
@@ -84,3 +85,12 @@ def fact_frame(rows: pd.DataFrame, index_code: str, edition: str, snapshot_id: s
         "printed_name": rows["city"], "confidence": "reported", "note": None, "source_url": None, "page": None,
         "snapshot_id": snapshot_id, "score_computed": False, "rank_computed": False,
     }, columns=list(FACT_COLUMNS))
+
+
+def copy_facts(conn, frame: pd.DataFrame) -> None:
+    """Raw psycopg COPY of a fact-shaped frame in one transaction: the floor for a Python writer."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in FACT_COLUMNS)
+    with conn.transaction(), conn.cursor() as cur:
+        with cur.copy(sql.SQL("COPY warehouse.fact_city_score ({}) FROM STDIN").format(columns)) as copy:
+            for row in frame.itertuples(index=False, name=None):
+                copy.write_row(row)
