@@ -267,7 +267,7 @@ def catalog_cases() -> list[tuple[str, str, str, tuple[str, ...]]]:
         ("scale_upside_down", "gfci.yaml", "scale: {min: 0, max: 1000,", "scale: {min: 1000, max: 0,", ("gfci.yaml", "scale.min")),
         ("unknown_field", "gfci.yaml", "cadence:", "cadense:", ("gfci.yaml", "cadense")),
         ("yaml_syntax_error", "gfci.yaml", "measures:", "measures: [", ("gfci.yaml",)),
-        ("published_on_not_a_date", "gfci.yaml", "published_on: 2025-09-25", "published_on: 2025-13-25", ("gfci.yaml", "published_on")),
+        ("published_on_not_a_date", "gfci.yaml", "published_on: 2025-09-25", "published_on: 2025-13-25", ("gfci.yaml", "month must be in 1..12")),
         ("nul_byte_in_yaml", "gfci.yaml", "Z/Yen Group", "Z/Yen\x00Group", ("gfci.yaml",)),
         ("measure_code_upper_case", "gfci.yaml", "{code: total,", "{code: TOTAL,", ("gfci.yaml", "code")),
         ("duplicate_city_name", "cities.yaml", "name: Seoul", "name: Tokyo", ("cities.yaml", "Tokyo")),
