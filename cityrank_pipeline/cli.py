@@ -19,6 +19,7 @@ def _print_err(message: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .database import connect
+    from .focus import city_name
     from .runner import prepare, print_progress, run_pipeline
     from .scorecard import fetch_scorecard, format_scorecard
 
@@ -32,9 +33,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"cityrank: {len(summary.changed)} edition(s) loaded, {len(summary.unchanged)} re-checked unchanged, "
           f"{len(summary.up_to_date)} up to date, {len(summary.failed)} failed ({elapsed:.1f} s)", file=sys.stderr)
     target, catalog = prepare(settings)
+    city = city_name(catalog, settings.focus_city, setting="CITYRANK_FOCUS_CITY")
     with connect(target.warehouse_url) as conn:
-        lines = fetch_scorecard(conn, catalog, settings.focus_city)
-    print(format_scorecard(lines, catalog, settings.focus_city))
+        lines = fetch_scorecard(conn, catalog, city)
+    print(format_scorecard(lines, catalog, city))
     for name, message in summary.failed.items():
         _print_err(f"{name}: {message}")
     return 1 if summary.failed else 0
@@ -42,15 +44,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from .database import connect
+    from .focus import city_name
     from .runner import prepare
     from .scorecard import fetch_scorecard, format_scorecard
 
     settings = load_settings()
-    city = args.city or settings.focus_city
     target, catalog = prepare(settings)
+    city = city_name(catalog, args.city, setting="--city") if args.city else \
+        city_name(catalog, settings.focus_city, setting="CITYRANK_FOCUS_CITY")
     with connect(target.warehouse_url) as conn:
+        if _warehouse_is_empty(conn):
+            return 1
         print(format_scorecard(fetch_scorecard(conn, catalog, city), catalog, city))
     return 0
+
+
+EMPTY_WAREHOUSE_HINT = "the warehouse is empty: run `cityrank run` first (it fetches and loads every index)"
+
+
+def _warehouse_is_empty(conn) -> bool:
+    """True (and the hint printed) when no edition is loaded yet."""
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM warehouse.dim_edition)").fetchone()[0]:
+        return False
+    _print_err(EMPTY_WAREHOUSE_HINT)
+    return True
 
 
 def cmd_path(args: argparse.Namespace) -> int:
@@ -61,9 +78,11 @@ def cmd_path(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     target, catalog = prepare(settings)
-    city = resolve_city(catalog, args.city or settings.focus_city)
+    city = resolve_city(catalog, args.city, setting="--city") if args.city else resolve_city(catalog, settings.focus_city)
     index_code = catalog[args.index].code if args.index else None
     with connect(target.warehouse_url) as conn:
+        if _warehouse_is_empty(conn):
+            return 1
         plans = fetch_plans(conn, target_rank=args.target, city_key=city, index_code=index_code,
                             department=args.department)
     if not plans:
@@ -301,6 +320,13 @@ def cmd_pre_evaluation(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from .status import format_status, read_status
+
+    print(format_status(read_status(load_settings())))
+    return 0
+
+
 def cmd_brief(args: argparse.Namespace) -> int:
     from .brief import BriefError, prepare_mart, write_brief
     from .database import connect
@@ -347,7 +373,8 @@ def cmd_db_bi_role(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cityrank", description=(
         "Watch the global city rankings: fetch, parse, validate and load index publications into a "
-        "PostgreSQL warehouse through Dagster. State lives in CITYRANK_HOME (default ./.cityrank)."))
+        "PostgreSQL warehouse through Dagster. State lives in CITYRANK_HOME (default: the .cityrank folder of the "
+        "project you are in; `cityrank status` says which)."))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="materialise every edition through Dagster and print the focus city's scorecard")
@@ -356,14 +383,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("scorecard", help="print a city's scorecard from the warehouse (default: the focus city)")
-    p.add_argument("--city", help="canonical city name, e.g. Tokyo")
+    p.add_argument("--city", help="city name or alias, any case (e.g. Tokyo, nyc); default: the focus city")
     p.set_defaults(func=cmd_scorecard)
 
     p = sub.add_parser("path", help="the cheapest indicator gains that lift a city above the city at a target rank (additive indices: GPCI)")
     p.add_argument("--index", help="index code (default: every additive index with indicator scores)")
     p.add_argument("--target", type=int, default=5, help="rank to reach (default 5)")
     p.add_argument("--department", help="show only this department's steps (the plan is computed over all)")
-    p.add_argument("--city", help="city (default: the focus city)")
+    p.add_argument("--city", help="city name or alias, any case (default: the focus city)")
     p.set_defaults(func=cmd_path)
 
     p = sub.add_parser("ui", help="start the Dagster UI for development (dagster dev) on 127.0.0.1 against CITYRANK_HOME")
@@ -429,11 +456,71 @@ def build_parser() -> argparse.ArgumentParser:
                    help="name of the environment variable holding the password (never passed on the command line)")
     p.set_defaults(func=cmd_db_bi_role)
 
+    p = sub.add_parser("status", help="which home is in use, whether its server runs, what is loaded and what is overdue")
+    p.set_defaults(func=cmd_status)
+
     p = sub.add_parser("brief", help="write the HTML release brief of the newest edition to CITYRANK_HOME/briefs/")
     p.add_argument("--index", help="index code (default: the most recently published edition of any index)")
     p.add_argument("--lang", choices=("en", "ko"), default="en", help="language of the brief: en (default) or ko (Korean)")
     p.set_defaults(func=cmd_brief)
+    _describe(parser)
     return parser
+
+
+# Examples shown under each command's --help (tests/test_cli_help.py parses every one).
+EXAMPLES: dict[str, list[str]] = {
+    "run": ["cityrank run", "cityrank run --force --quiet"],
+    "scorecard": ["cityrank scorecard", "cityrank scorecard --city Tokyo", "cityrank scorecard --city nyc"],
+    "path": ["cityrank path", "cityrank path --index gpci --target 3",
+             "cityrank path --department 'Urban Transportation Office'"],
+    "ui": ["cityrank ui", "cityrank ui --port 3001"],
+    "serve": ["cityrank serve", "cityrank serve --host 0.0.0.0 --port 3000"],
+    "schedules list": ["cityrank schedules list"],
+    "schedules start": ["cityrank schedules start --all", "cityrank schedules start gpci_poll_schedule"],
+    "schedules stop": ["cityrank schedules stop --all"],
+    "sensors list": ["cityrank sensors list"],
+    "sensors start": ["cityrank sensors start --all"],
+    "sensors stop": ["cityrank sensors stop gpci_new_editions"],
+    "extract": ["cityrank extract gpci gpci2025_summary.pdf > gpci2025.csv",
+                "cityrank extract gfci GFCI_38_Report.pdf --edition 'GFCI 38'"],
+    "ingest": ["cityrank ingest gpci2023_en.json --index gpci",
+               "cityrank ingest report.pdf --index cimi --published-on 2025-06-01 --source-url https://example.org/r.pdf"],
+    "catalog": ["cityrank catalog"],
+    "calendar": ["cityrank calendar", "cityrank calendar --date 2026-07-01"],
+    "pre-evaluation": ["cityrank pre-evaluation", "cityrank pre-evaluation --months 6 --date 2026-01-01"],
+    "db url": ["cityrank db url", "cityrank db url --tcp --user cityrank_bi"],
+    "db upgrade": ["cityrank db upgrade"],
+    "db stop": ["cityrank db stop"],
+    "db bi-role": ["CITYRANK_BI_PASSWORD=... cityrank db bi-role --password-from-env CITYRANK_BI_PASSWORD"],
+    "status": ["cityrank status"],
+    "brief": ["cityrank brief", "cityrank brief --index gpci --lang ko"],
+}
+
+
+def _leaf_commands(parser: argparse.ArgumentParser, prefix: str = ""):
+    """(command path, parser, one-line help) for every command that runs something."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                path = f"{prefix} {name}".strip()
+                nested = any(isinstance(a, argparse._SubParsersAction) for a in child._actions)
+                if nested:
+                    child.description = child.description or helps.get(name)
+                    yield from _leaf_commands(child, path)
+                else:
+                    yield path, child, helps.get(name)
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Give every command a description (its help, as a sentence) and its examples as an epilog."""
+    for path, child, help_text in _leaf_commands(parser):
+        if not child.description and help_text:
+            child.description = help_text[0].upper() + help_text[1:] + "."
+        examples = EXAMPLES.get(path, [])
+        if examples:
+            child.epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+            child.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 # Errors that mean "the input or setup is wrong", reported in one line with exit 2. Looked up

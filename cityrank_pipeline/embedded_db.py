@@ -222,6 +222,11 @@ def _is_running(data_dir: Path) -> bool:
     return True
 
 
+def embedded_server_running(base: Path) -> bool:
+    """Whether the private server under `base` is running (never starts it)."""
+    return _is_running(Path(base).resolve() / "data")
+
+
 def _initdb(launch: _Launch) -> None:
     _run(
         [str(_bin_dir() / "initdb"), "-D", launch.data_arg, "-U", SUPERUSER, "-E", "UTF8", "--no-locale",

@@ -11,6 +11,7 @@ every refresh and a re-run must leave the warehouse byte-identical.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import psycopg
@@ -33,15 +34,37 @@ class FocusConfig:
 
 
 def resolve_city(catalog: Catalog, name: str, *, setting: str = "CITYRANK_FOCUS_CITY") -> str:
-    """The city key for a configured name or alias; FocusConfigError naming it when unknown."""
+    """The city key for a name, alias or key, compared case- and punctuation-insensitively;
+    FocusConfigError naming it, with the closest known names, when unknown.
+
+    Every place that takes a city from a person (settings, `--city` options) comes through
+    here, so a name accepted in one place is accepted everywhere and a typo is refused everywhere.
+    """
     wanted = normalise_name(name)
     for city in catalog.cities.cities:
         if city.key == name or any(normalise_name(label) == wanted for label in (city.name, *city.aliases)):
             return city.key
+    close = closest_cities(catalog, name)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
     raise FocusConfigError(
-        f"{setting}: {name!r} is not a city in {catalog.directory / 'cities.yaml'} "
+        f"{setting}: {name!r} is not a city in {catalog.directory / 'cities.yaml'}{hint} "
         "(use a canonical name or alias listed there)"
     )
+
+
+def closest_cities(catalog: Catalog, name: str, limit: int = 3) -> list[str]:
+    """Canonical names of the cities whose name or alias reads closest to `name` (difflib)."""
+    labels: dict[str, str] = {}
+    for city in catalog.cities.cities:
+        for label in (city.name, *city.aliases):
+            labels.setdefault(normalise_name(label), city.name)
+    matches = difflib.get_close_matches(normalise_name(name), list(labels), n=limit * 3, cutoff=0.6)
+    return list(dict.fromkeys(labels[m] for m in matches))[:limit]
+
+
+def city_name(catalog: Catalog, name: str, *, setting: str) -> str:
+    """The canonical name of the city a person typed (see resolve_city)."""
+    return catalog.city_by_key[resolve_city(catalog, name, setting=setting)].name
 
 
 def focus_config(settings: Settings, catalog: Catalog) -> FocusConfig:

@@ -61,6 +61,13 @@ def _fmt_change(line: "ScorecardLine") -> str:
     return (", ".join(parts) or "change unknown") + f" since {previous}"
 
 
+def _score_cell(line: ScorecardLine, catalog: Catalog) -> str:
+    """The score where one exists; 'rank only' where the publisher prints no overall score."""
+    if line.score is not None:
+        return _fmt_number(line.score)
+    return "rank only" if catalog[line.index_code].rank_only else "—"
+
+
 def format_scorecard(lines: list[ScorecardLine], catalog: Catalog, city: str) -> str:
     out = [f"{city} scorecard — latest edition of each index", ""]
     header = f"{'index':<6} {'edition':<9} {'rank':>9} {'score':>9}  change"
@@ -76,8 +83,13 @@ def format_scorecard(lines: list[ScorecardLine], catalog: Catalog, city: str) ->
             rank = f"{'=' if line.rank_tied else ''}{line.rank}" + (f"/{line.city_count}" if line.city_count else "")
         newer = (f"; no {city} figure loaded from the newer {line.index_latest_edition} edition"
                  if line.index_latest_edition and line.index_latest_edition != line.edition else "")
-        out.append(f"{line.index_code:<6} {line.edition:<9} {rank:>9} {_fmt_number(line.score):>9}  "
+        out.append(f"{line.index_code:<6} {line.edition:<9} {rank:>9} {_score_cell(line, catalog):>9}  "
                    f"{_fmt_change(line)}{newer}")
     out.append("")
     out.append("n/d = not disclosed by the publisher (see mart.city_scorecard.note); =N = tied rank.")
+    rank_only = [line.index_code for line in lines if line.edition and catalog[line.index_code].rank_only]
+    if rank_only:
+        out.append(f"rank only = {', '.join(rank_only)} publish ranks, no overall score.")
+    if any(line.edition and line.score is None and not catalog[line.index_code].rank_only for line in lines):
+        out.append("— in score = the figures loaded for that edition carry a rank but no score.")
     return "\n".join(out)

@@ -2,6 +2,12 @@
 
 Everything is read from the environment, once, in one place, so that no other module picks
 its own defaults. Credentials only ever come from the environment and are never logged.
+
+The home (CITYRANK_HOME) is found the same way from any directory, so a command run from a
+subfolder, or from outside the project, never makes a second home with a second PostgreSQL
+server: CITYRANK_HOME when set; else, walking up from the current directory, the first folder
+holding a `.cityrank` folder, or the first project folder (pyproject.toml beside assets/), whose
+`.cityrank` it is; else the `.cityrank` of the project this code runs from.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ class Settings:
     workers: int = 0
     # Runs the Dagster daemon lets run at once (dagster.yaml's QueuedRunCoordinator).
     max_concurrent_runs: int = 4
+    # How the home was found (find_home), for `cityrank status`.
+    home_found_by: str = "CITYRANK_HOME"
 
     @property
     def catalog_dir(self) -> Path:
@@ -68,10 +76,13 @@ class Settings:
 def load_settings(environ: dict | None = None) -> Settings:
     """Read settings from the environment (or a given mapping, for tests)."""
     env = os.environ if environ is None else environ
-    home = Path(env.get("CITYRANK_HOME") or ".cityrank").expanduser().resolve()
+    project_root = Path(env["CITYRANK_PROJECT_ROOT"]).resolve() if env.get("CITYRANK_PROJECT_ROOT") else PROJECT_ROOT
+    if env.get("CITYRANK_HOME"):
+        home, found_by = Path(env["CITYRANK_HOME"]).expanduser().resolve(), "CITYRANK_HOME"
+    else:
+        home, found_by = find_home(Path.cwd(), project_root)
     peers_raw = env.get("CITYRANK_PEERS")
     peers = tuple(p.strip() for p in peers_raw.split(";") if p.strip()) if peers_raw else DEFAULT_PEERS
-    project_root = Path(env["CITYRANK_PROJECT_ROOT"]).resolve() if env.get("CITYRANK_PROJECT_ROOT") else PROJECT_ROOT
     return Settings(
         home=home,
         database_url=env.get("CITYRANK_DATABASE_URL") or None,
@@ -81,7 +92,22 @@ def load_settings(environ: dict | None = None) -> Settings:
         project_root=project_root,
         workers=_workers(env.get("CITYRANK_WORKERS")),
         max_concurrent_runs=_positive(env.get("CITYRANK_MAX_CONCURRENT_RUNS"), "CITYRANK_MAX_CONCURRENT_RUNS", 4),
+        home_found_by=found_by,
     )
+
+
+HOME_DIR_NAME = ".cityrank"
+
+
+def find_home(start: Path, project_root: Path = PROJECT_ROOT) -> tuple[Path, str]:
+    """(home, how it was found) when CITYRANK_HOME is not set; see the module docstring."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / HOME_DIR_NAME).is_dir():
+            return folder / HOME_DIR_NAME, f"the {HOME_DIR_NAME} folder in {folder}"
+        if (folder / "pyproject.toml").is_file() and (folder / "assets").is_dir():
+            return folder / HOME_DIR_NAME, f"the project folder {folder}"
+    return project_root / HOME_DIR_NAME, f"the project cityrank runs from ({project_root}), outside any project folder"
 
 
 def _positive(raw: str | None, name: str, default: int) -> int:
