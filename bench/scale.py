@@ -85,8 +85,9 @@ def _measure_size(ctx: PartContext, city_count: int, method: str) -> None:
             ctx.emit(f"{size}: ANALYZE after the load", analyze[0], "s")
             focus = cities[city_count // 2]
             conn.execute("INSERT INTO meta.focus_city (city_key) VALUES (%s)", (focus.key,))
-            conn.executemany("INSERT INTO meta.peer_city (city_key, position) VALUES (%s, %s)",
-                             [(c.key, i + 1) for i, c in enumerate(cities[:8])])
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO meta.peer_city (city_key, position) VALUES (%s, %s)",
+                                [(c.key, i + 1) for i, c in enumerate(cities[:8])])
             _measure_views(ctx, conn, size, focus.name)
             size_row = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
             ctx.note(f"{size} database size", f"{size_row} on disk before it was dropped")
