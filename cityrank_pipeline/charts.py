@@ -162,7 +162,9 @@ def rank_sparkline_svg(history: Sequence[tuple[str, int | None]], *, edition: st
         else:
             current.append(xy(i, rank))
     runs += [current] if current else []
-    lines = "".join(f'<polyline points="{" ".join(f"{x},{y}" for x, y in run)}"/>' for run in runs)
+    # A run of one edition is a dot (a one-point polyline draws nothing).
+    lines = "".join(f'<polyline points="{" ".join(f"{x},{y}" for x, y in run)}"/>' if len(run) > 1 else
+                    f'<circle cx="{run[0][0]}" cy="{run[0][1]}" r="2" fill="{FOCUS_COLOUR}"/>' for run in runs)
     _, target_y = xy(0, TARGET_RANK)
     mark = ""
     if edition is not None and edition in [label for label, _ in history]:
