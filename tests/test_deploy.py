@@ -84,6 +84,8 @@ def test_one_module_everywhere():
     assert option(command, "--module-name") == CODE_LOCATION_MODULE == CODE_LOCATION
     [location] = load(REPO / "workspace.yaml")["load_from"]
     assert location["python_module"]["module_name"] == CODE_LOCATION_MODULE
+    # Schedule and sensor state is keyed by location name: one name for dev, serve and deploy.
+    assert location["python_module"]["location_name"] == CODE_LOCATION_MODULE
     [grpc] = load(DEPLOY / "workspace.yaml")["load_from"]
     assert grpc["grpc_server"]["location_name"] == CODE_LOCATION_MODULE
     assert grpc["grpc_server"]["port"] == int(option(command, "--port"))
