@@ -24,7 +24,8 @@ from .settings import load_settings
 
 
 def build_definitions(catalog_dir=None) -> dg.Definitions:
-    catalog = load_catalog(catalog_dir or load_settings().catalog_dir)
+    settings = load_settings()
+    catalog = load_catalog(catalog_dir or settings.catalog_dir)
     index_assets = [a for entry in catalog for a in build_index_assets(entry)]
     loaded_keys = [a.key for a in index_assets if a.key.path[-1] == "warehouse_scores"]
     edition_jobs = [build_edition_job(entry) for entry in catalog]
@@ -35,7 +36,8 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
         asset_checks=[calendar_checks],
         jobs=[*edition_jobs, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
         schedules=build_schedules(catalog),
-        sensors=[build_views_refresh_sensor(edition_jobs, views_job), *(build_new_edition_sensor(e) for e in catalog)],
+        sensors=[build_views_refresh_sensor(edition_jobs, views_job, settings.sensor_interval),
+                 *(build_new_edition_sensor(e, settings.sensor_interval) for e in catalog)],
         resources={"cityrank": CityrankResource(), "fetcher": fetcher_from_environment()},
         # A launched run is already its own process and its steps form a chain; a subprocess
         # per step only added 5-10 s of imports to each step of every scheduled or sensed run.

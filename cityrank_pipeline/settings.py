@@ -33,6 +33,8 @@ class Settings:
     workers: int = 0
     # Runs the Dagster daemon lets run at once (dagster.yaml's QueuedRunCoordinator).
     max_concurrent_runs: int = 4
+    # Seconds between two ticks of a landing-folder/new-edition sensor (how soon a dropped file is seen).
+    sensor_interval: int = 60
     # How the home was found (find_home), for `cityrank status`.
     home_found_by: str = "CITYRANK_HOME"
 
@@ -92,6 +94,7 @@ def load_settings(environ: dict | None = None) -> Settings:
         project_root=project_root,
         workers=_workers(env.get("CITYRANK_WORKERS")),
         max_concurrent_runs=_positive(env.get("CITYRANK_MAX_CONCURRENT_RUNS"), "CITYRANK_MAX_CONCURRENT_RUNS", 4),
+        sensor_interval=_positive(env.get("CITYRANK_SENSOR_INTERVAL_SECONDS"), "CITYRANK_SENSOR_INTERVAL_SECONDS", 60),
         home_found_by=found_by,
     )
 

@@ -1,6 +1,7 @@
 """The Dagster code location: loads, and its shape is pinned so renames show up in review."""
 
 import dagster as dg
+import pytest
 
 from cityrank_pipeline.definitions import build_definitions, defs
 
@@ -37,3 +38,19 @@ def test_each_index_has_an_edition_job_and_a_new_edition_sensor():
         assert f"{code}_edition_job" in job_names
         assert f"{code}_new_editions" in sensor_names
     assert {"refresh_views_job"} <= job_names and "refresh_views_after_load" in sensor_names
+
+
+def test_sensor_interval_comes_from_the_environment(monkeypatch):
+    def intervals() -> dict[str, int]:
+        return {s.name: s.minimum_interval_seconds for s in build_definitions().get_repository_def().sensor_defs
+                if s.name.endswith("_new_editions") or s.name == "refresh_views_after_load"}
+
+    monkeypatch.delenv("CITYRANK_SENSOR_INTERVAL_SECONDS", raising=False)
+    default = intervals()
+    assert default.pop("refresh_views_after_load") == 30 and set(default.values()) == {60}
+    # A server that should notice a dropped file sooner (and tests/serving.py) ticks faster.
+    monkeypatch.setenv("CITYRANK_SENSOR_INTERVAL_SECONDS", "5")
+    assert set(intervals().values()) == {5}
+    monkeypatch.setenv("CITYRANK_SENSOR_INTERVAL_SECONDS", "0")
+    with pytest.raises(ValueError, match="^CITYRANK_SENSOR_INTERVAL_SECONDS must be 1 or more$"):
+        build_definitions()

@@ -13,12 +13,17 @@ from .jobs import edition_job_name
 from .resources import CityrankResource
 
 
-def build_views_refresh_sensor(edition_jobs, views_job) -> dg.SensorDefinition:
+# Dagster's default interval for a run-status sensor; a shorter CITYRANK_SENSOR_INTERVAL_SECONDS wins.
+VIEWS_REFRESH_INTERVAL = 30
+
+
+def build_views_refresh_sensor(edition_jobs, views_job, interval: int = 60) -> dg.SensorDefinition:
     @dg.run_status_sensor(
         name="refresh_views_after_load",
         run_status=dg.DagsterRunStatus.SUCCESS,
         monitored_jobs=edition_jobs,
         request_job=views_job,
+        minimum_interval_seconds=min(interval, VIEWS_REFRESH_INTERVAL),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="After an edition job succeeds, refresh the mart views once for that run.",
     )
@@ -28,7 +33,7 @@ def build_views_refresh_sensor(edition_jobs, views_job) -> dg.SensorDefinition:
     return refresh_views_after_load
 
 
-def build_new_edition_sensor(entry) -> dg.SensorDefinition:
+def build_new_edition_sensor(entry, interval: int = 60) -> dg.SensorDefinition:
     """Turn newly seen publications of one index into edition partitions and runs.
 
     Each tick (1) ingests files an analyst dropped into CITYRANK_HOME/landing/<code>/ (a file
@@ -36,7 +41,8 @@ def build_new_edition_sensor(entry) -> dg.SensorDefinition:
     raw store's edition registry — fed by drop-ins, `cityrank ingest` and the scheduled
     fetcher — with its cursor, and for each edition whose file changed adds the partition and
     requests a run keyed by edition + content hash. Editions already loaded from the same
-    inputs (e.g. by `cityrank run`) are not requested again.
+    inputs (e.g. by `cityrank run`) are not requested again. It ticks every `interval` seconds
+    (CITYRANK_SENSOR_INTERVAL_SECONDS).
     """
     code = entry.code
     partitions = partitions_for(code)
@@ -44,7 +50,7 @@ def build_new_edition_sensor(entry) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{code.lower()}_new_editions",
         job_name=edition_job_name(code),
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=interval,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"New {code} editions (landing folder, ingest, fetcher) become partitions and runs.",
     )
