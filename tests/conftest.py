@@ -138,3 +138,50 @@ def home_after_two_first_runs(tmp_path_factory):
     yield home, env, results
     subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", "db", "stop"], env=env, cwd=REPO,
                    capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def served_instance(tmp_path_factory, pg_admin_url):
+    """One `cityrank serve` (tests/serving.py) for tests/test_serve.py and tests/test_ui_browser.py:
+    starting it, and letting the daemon load the first editions, costs most of a minute."""
+    from contextlib import ExitStack
+
+    from http_fixture_server import serve as serve_site
+    from serving import start_served_instance
+    from test_e2e_publishers import publisher_site
+
+    from cityrank_pipeline.catalog import load_catalog
+
+    root = tmp_path_factory.mktemp("served")
+    name, url = _create_database(pg_admin_url)
+    with ExitStack() as stack:
+        stack.callback(_drop_database, pg_admin_url, name)
+        site = stack.enter_context(serve_site(publisher_site(load_catalog(REPO / "assets"))))
+        served = None
+        try:
+            served = start_served_instance(root, url, site)
+            yield served
+        finally:
+            if served is not None and served.running():  # the SIGTERM test did not run, or failed
+                try:
+                    served.terminate()
+                except Exception:  # noqa: BLE001 - a teardown must not leave the processes behind
+                    served.kill()
+            print(f"cityrank serve log: {root / 'serve.log'}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that use the shared `cityrank serve` run one after another, from where the first
+    of them was collected, so the server is up no longer than they need (tests/test_ui_browser.py
+    would otherwise wait some 70 test files); the one marked `stops_served_instance` goes last."""
+    users = [item for item in items if "served_instance" in getattr(item, "fixturenames", ())]
+    if not users:
+        return
+    at = items.index(users[0])
+    rest = [item for item in items if item not in users]
+    ordered = sorted(users, key=lambda item: item.get_closest_marker("stops_served_instance") is not None)
+    items[:] = rest[:at] + ordered + rest[at:]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stops_served_instance: stops the session's `cityrank serve`; runs after its other users")
