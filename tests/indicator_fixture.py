@@ -65,3 +65,29 @@ def gpci2023_db(pg_admin_url, catalog, tmp_path_factory):
     yield url
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def without_city_counts(catalog, index_code: str = "GPCI", *, curated: bool = True):
+    """The catalog with `index_code`'s editions stripped of their city counts.
+
+    The committed six-city cut is a complete table of six cities, not of the 48 the catalog says
+    GPCI ranks, so the suite rightly refuses it as a complete 2023 edition (tested in
+    test_bad_inputs). Tests about something else (precedence, acquisition) use this copy so the
+    cut passes; the catalog object the session shares is left untouched. With `curated=False`
+    the curated figures go too: the cut served as another year's file must not meet that
+    year's curated ranks (other cities on the same ranks, rightly refused).
+    """
+    import copy
+
+    entry = catalog[index_code]
+    editions = {label: info.model_copy(update={"city_count": None}) for label, info in entry.editions.items()}
+    sources = entry.sources if curated else [s for s in entry.sources if s.kind != "curated"]
+    stripped = copy.copy(catalog)
+    stripped.indices = {**catalog.indices,
+                        index_code: entry.model_copy(update={"editions": editions, "sources": sources})}
+    return stripped
+
+
+@pytest.fixture
+def cut_catalog(catalog):
+    return without_city_counts(catalog)

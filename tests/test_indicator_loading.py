@@ -14,7 +14,8 @@ from cityrank_pipeline.ingest import ingest_publication
 from cityrank_pipeline.snapshots import Quarantine, RawStore
 
 from conftest import table_snapshot
-from indicator_fixture import CUT_2023, FULL_2023, gpci2023_db, load_gpci_json, needs_full_2023  # noqa: F401
+from indicator_fixture import (CUT_2023, FULL_2023, cut_catalog, gpci2023_db, load_gpci_json,  # noqa: F401
+                               needs_full_2023)
 
 
 def _one(url: str, query: str, params=()):
@@ -65,8 +66,9 @@ def test_loading_the_same_file_again_writes_nothing(gpci2023_db, catalog, tmp_pa
     assert table_snapshot(gpci2023_db) == before  # values and xmin
 
 
-def test_figures_both_sources_give_must_agree_or_are_listed(catalog, tmp_path, monkeypatch):
+def test_figures_both_sources_give_must_agree_or_are_listed(cut_catalog, tmp_path, monkeypatch):
     """A curated figure that disagrees with the publisher file is reported, and the file wins."""
+    catalog = cut_catalog
     curated = editions.curated_bytes().replace(
         b"GPCI,2023,,Seoul,South Korea,total,7,", b"GPCI,2023,,Seoul,South Korea,total,9,")
     assert curated != editions.curated_bytes()
@@ -105,9 +107,10 @@ def test_weak_indicators_reach_indicator_level(gpci2023_db):
     assert row and row[0][:3] == expected and row[0][4] == "Livability"
 
 
-def test_a_later_file_of_the_same_edition_does_not_erase_what_an_earlier_one_gave(catalog, tmp_path):
+def test_a_later_file_of_the_same_edition_does_not_erase_what_an_earlier_one_gave(cut_catalog, tmp_path):
     """Mori's functions-only file after its full data file: the indicators stay (older file fills
     the measures the newer one does not report); the newer file wins the measures both report."""
+    catalog = cut_catalog
     store = RawStore(tmp_path / "raw")
     quarantine = Quarantine(tmp_path / "q")
     register_curated_editions(catalog, store)
@@ -124,3 +127,17 @@ def test_a_later_file_of_the_same_edition_does_not_erase_what_an_earlier_one_gav
     roles = {(c.snapshot.original_name, c.kind): c.role for c in assembled.contributions}
     assert roles == {("gpci2023_f_6cities.json", "own"): "primary", ("gpci2023_en_6cities.json", "own"): "fills_in",
                      ("published_figures.csv", "curated"): "superseded"}
+
+
+def test_a_six_city_table_is_not_taken_for_the_48_city_edition(catalog, tmp_path):
+    """The catalog says GPCI 2023 ranks 48 cities: a complete table of six is refused before it
+    is registered, naming the rule, and the raw file is kept in quarantine."""
+    store = RawStore(tmp_path / "raw")
+    quarantine = Quarantine(tmp_path / "q")
+    result = ingest_publication(catalog, store, quarantine, "GPCI", CUT_2023.read_bytes(),
+                                original_name=CUT_2023.name, edition="2023")
+    assert result.status == "quarantined"
+    assert CUT_2023.name in result.reason and "as many cities as the edition ranks" in result.reason
+    assert store.edition_source("GPCI", "2023") is None
+    kept = [p for p in (tmp_path / "q").rglob("*") if p.is_file() and p.read_bytes() == CUT_2023.read_bytes()]
+    assert len(kept) == 1, sorted((tmp_path / "q").rglob("*"))
