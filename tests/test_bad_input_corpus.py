@@ -25,7 +25,7 @@ from psycopg import sql
 
 import bad_inputs
 from bad_inputs import Case
-from conftest import REPO, table_snapshot
+from conftest import REPO, table_snapshot, with_database
 from http_fixture_server import serve
 
 from cityrank_pipeline.editions import register_curated_editions
@@ -58,7 +58,7 @@ def warehouse(pg_admin_url, catalog, tmp_path_factory):
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
+    url = with_database(pg_admin_url, name)  # the embedded server's URL names its socket in the query
     upgrade(url, PROJECT_ROOT / "sql")
     load_real_figures(url, catalog, tmp_path_factory.mktemp("corpus_load") / "raw",
                       editions={("GPCI", "2015"), ("GFCI", "GFCI 31")})
