@@ -11,6 +11,7 @@ import dagster as dg
 from .catalog import load_catalog
 from .orchestration.acquisition import build_poll_job, build_publication_check, polled_entries
 from .orchestration.assets import build_index_assets
+from .orchestration.batch import editions_batch_job
 from .orchestration.briefs import release_brief
 from .orchestration.fetcher import fetcher_from_environment
 from .orchestration.freshness import build_release_calendar_checks, build_release_calendar_job
@@ -34,7 +35,7 @@ def build_definitions(catalog_dir=None) -> dg.Definitions:
     return dg.Definitions(
         assets=[*index_assets, build_views_asset(loaded_keys), release_brief, path_to_top5, *(build_publication_check(e) for e in polled)],
         asset_checks=[calendar_checks],
-        jobs=[*edition_jobs, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
+        jobs=[*edition_jobs, editions_batch_job, views_job, *(build_poll_job(e) for e in polled), build_release_calendar_job(calendar_checks)],
         schedules=build_schedules(catalog),
         sensors=[build_views_refresh_sensor(edition_jobs, views_job, settings.sensor_interval),
                  *(build_new_edition_sensor(e, settings.sensor_interval) for e in catalog)],

@@ -2,8 +2,10 @@
 
 `run_pipeline` is what `cityrank run` does: bring the database up to date, snapshot the
 curated figures (and any file waiting in the landing folders), add one partition per edition,
-execute each edition's job in-process against the persistent Dagster instance, refresh the
-mart, and return what happened.
+execute the pending editions in-process against the persistent Dagster instance (one
+`editions_batch_job` run per worker share, each edition still recorded against its partition),
+refresh the mart unless nothing it reads changed since its last refresh, and return what
+happened. `cityrank ingest` runs its edition through the index's per-edition job.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import dagster as dg
 from .catalog import Catalog, load_catalog
 from .database import DatabaseTarget, sqlalchemy_url
 from .editions import edition_fingerprint, register_curated_editions
-from .orchestration.assets import last_loaded_fingerprint, ordered_partition_changes, partitions_for
+from .orchestration.assets import last_loaded_fingerprints, ordered_partition_changes, partitions_for
+from .orchestration.batch import BATCH_JOB, batch_outcomes, batch_run_config
 from .orchestration.freshness import RELEASE_CALENDAR_JOB
 from .orchestration.jobs import edition_job_name
 from .migrations import ready_database
@@ -94,6 +97,7 @@ class RunSummary:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
+    mart_up_to_date: bool = False  # the refresh was skipped: nothing it depends on changed
 
 
 def prepare_dagster_home(settings: Settings, target: DatabaseTarget) -> Path:
@@ -194,14 +198,24 @@ def pending_editions(instance: dg.DagsterInstance, settings: Settings, catalog: 
     """The editions to run: all with --force, else those whose inputs changed since their last load."""
     pending: dict[str, list[str]] = {}
     for code, labels in editions.items():
+        loaded = {} if force else last_loaded_fingerprints(instance, code)  # one lookup per index
         for label in labels:
             source = store.edition_source(code, label)
-            if not force and source is not None and \
-                    last_loaded_fingerprint(instance, code, label) == edition_fingerprint(settings, catalog, store, source):
+            if not force and source is not None and label in loaded and \
+                    loaded[label] == edition_fingerprint(settings, catalog, store, source):
                 summary.up_to_date.append(f"{code} {label}")
             else:
                 pending.setdefault(code, []).append(label)
     return pending
+
+
+def _record(summary: RunSummary, progress, name: str, ok: bool, changed, message: str) -> None:
+    if ok:
+        (summary.changed if changed else summary.unchanged).append(name)
+    else:
+        summary.failed[name] = message
+    if progress:
+        progress(name, ok, changed, message)
 
 
 def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings, store: RawStore,
@@ -215,13 +229,29 @@ def run_editions(defs: dg.Definitions, instance: dg.DagsterInstance, settings: S
                                             tags={"cityrank/trigger": "cityrank run", **LOCATION_TAGS, **owner_tags()},
                                             run_config=QUIET_LOGS)
             ok, changed, message = _result_of(result, code)
-            name = f"{code} {label}"
-            if ok:
-                (summary.changed if changed else summary.unchanged).append(name)
-            else:
-                summary.failed[name] = message
-            if progress:
-                progress(name, ok, changed, message)
+            _record(summary, progress, f"{code} {label}", ok, changed, message)
+
+
+def run_editions_batch(defs: dg.Definitions, instance: dg.DagsterInstance, editions: dict[str, list[str]],
+                       summary: RunSummary, *, progress=None) -> None:
+    """Run already-selected editions in ONE Dagster run (editions_batch_job): each index's
+    editions oldest first, every edition recorded against its own partition, one failure not
+    stopping the others."""
+    pairs = [(code, label) for code, labels in editions.items() for label in labels]
+    if not pairs:
+        return
+    result = defs.resolve_job_def(BATCH_JOB).execute_in_process(
+        instance=instance, raise_on_error=False, run_config={**batch_run_config(pairs), **QUIET_LOGS},
+        tags={"cityrank/trigger": "cityrank run", "cityrank/indices": ",".join(editions), **LOCATION_TAGS, **owner_tags()})
+    outcomes = batch_outcomes(result)
+    for code, label in pairs:
+        name = f"{code} {label}"
+        outcome = outcomes.get(name) if outcomes is not None else None
+        if outcome is None:  # the run ended before this edition was reported
+            ok, changed, message = False, None, f"{_root_cause(result)} (run {result.run_id})"
+        else:
+            ok, changed, message = outcome["ok"], outcome["changed"], outcome["message"]
+        _record(summary, progress, name, ok, changed, message)
 
 
 # Below this many editions, starting worker processes (each imports Dagster and GX) costs more
@@ -247,7 +277,8 @@ def print_progress(name: str, ok: bool, changed, message: str) -> None:
 
 
 def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -> RunSummary:
-    """One worker process: its own Dagster instance handle on the same storage, its own share."""
+    """One worker process: its own Dagster instance handle on the same storage, its own share,
+    run as one Dagster run."""
     os.environ.update(environ)
     from .definitions import build_definitions
 
@@ -255,8 +286,8 @@ def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -
     target, _ = prepare(settings)
     instance = open_instance(settings, target)
     summary = RunSummary()
-    run_editions(build_definitions(settings.catalog_dir), instance, settings, RawStore(settings.raw_dir), editions,
-                 summary, force=True, progress=None if quiet else print_progress)
+    run_editions_batch(build_definitions(settings.catalog_dir), instance, editions, summary,
+                       progress=None if quiet else print_progress)
     return summary
 
 
@@ -281,10 +312,67 @@ def worker_count(settings: Settings) -> int:
     return settings.workers or max(1, min(4, os.cpu_count() or 1))
 
 
-def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+MART_FINGERPRINT_TAG = "cityrank/mart_fingerprint"
+
+
+def warehouse_state(conn) -> list[tuple[str, int, int]]:
+    """Per table of the warehouse and meta schemas: (name, rows, newest writing transaction).
+
+    Cheap next to a refresh; any insert, update or delete since changes one of the figures."""
+    from psycopg import sql
+
+    tables = [r[0] for r in conn.execute(
+        """SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
+           WHERE schemaname IN ('warehouse', 'meta') ORDER BY 1""").fetchall()]
+    if not tables:
+        return []
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {}, count(*), coalesce(max(xmin::text::bigint), 0) FROM {}").format(sql.Literal(t), sql.SQL(t))
+        for t in tables)
+    return [tuple(row) for row in conn.execute(query).fetchall()]
+
+
+def mart_fingerprint(settings: Settings, target: DatabaseTarget) -> str:
+    """What the mart refresh, the briefs, the path asset and the calendar checks depend on: the
+    focus city and peers, the view definitions, the catalog, cityrank's version, today's date
+    (the calendar judges against it) and the state of every warehouse and meta table."""
+    import datetime as dt
+    import hashlib
+    import json
+
+    from . import __version__
+    from .database import connect
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([settings.focus_city, list(settings.peers), __version__,
+                              dt.datetime.now(dt.timezone.utc).date().isoformat()]).encode())
+    for folder in (settings.sql_dir / "views", settings.catalog_dir):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    with connect(target.warehouse_url) as conn:
+        digest.update(json.dumps(warehouse_state(conn)).encode())
+    return digest.hexdigest()
+
+
+def last_mart_fingerprint(instance: dg.DagsterInstance) -> str | None:
+    """The fingerprint the last successful refresh_views_job run was tagged with, if any."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name="refresh_views_job", statuses=[dg.DagsterRunStatus.SUCCESS]),
+                             limit=1)
+    return runs[0].tags.get(MART_FINGERPRINT_TAG) if runs else None
+
+
+def mart_up_to_date(instance: dg.DagsterInstance, settings: Settings, target: DatabaseTarget) -> bool:
+    """Whether the last successful refresh saw exactly the inputs the mart has now."""
+    return last_mart_fingerprint(instance) == mart_fingerprint(settings, target)
+
+
+def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance, settings: Settings | None = None,
+                  target: DatabaseTarget | None = None) -> None:
+    """Refresh the mart, write the briefs and judge the release calendar. Given settings and
+    target, the refresh run is tagged with the mart's fingerprint (`mart_up_to_date`)."""
+    tags = {**LOCATION_TAGS, **owner_tags()}
     result = defs.resolve_job_def("refresh_views_job").execute_in_process(instance=instance, raise_on_error=False,
-                                                                          tags={**LOCATION_TAGS, **owner_tags()},
-                                                                          run_config=QUIET_LOGS)
+                                                                          tags=tags, run_config=QUIET_LOGS)
     if not result.success:
         message = _root_cause(result)
         raise PipelineError(f"refreshing the mart views failed: {message} (run {result.run_id}; see the Dagster UI)")
@@ -292,8 +380,11 @@ def refresh_views(defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
     # mart.release_calendar now rather than after the next daily schedule. An overdue index
     # fails its check, which is news, not a failure of the refresh.
     defs.resolve_job_def(RELEASE_CALENDAR_JOB).execute_in_process(instance=instance, raise_on_error=False,
-                                                                  tags={**LOCATION_TAGS, **owner_tags()},
-                                                                  run_config=QUIET_LOGS)
+                                                                  tags=tags, run_config=QUIET_LOGS)
+    if settings is not None and target is not None:
+        # The refresh itself writes the focus city, calendar and dimensions when they differ:
+        # record the state it left, which is what the next run finds when nothing changed.
+        instance.add_run_tags(result.run_id, {MART_FINGERPRINT_TAG: mart_fingerprint(settings, target)})
 
 
 def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:
@@ -301,25 +392,34 @@ def ensure_landing_folders(settings: Settings, catalog: Catalog) -> None:
         (settings.landing_dir / entry.code.lower()).mkdir(parents=True, exist_ok=True)
 
 
+def _definitions(settings: Settings) -> dg.Definitions:
+    from .definitions import build_definitions  # every asset, job and sensor: only when a run needs them
+
+    return build_definitions(settings.catalog_dir)
+
+
 @holding_home_lock
 def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quiet: bool = False) -> RunSummary:
-    from .definitions import build_definitions
-
     target, catalog = prepare(settings)
     instance = open_instance(settings, target)
     store = RawStore(settings.raw_dir)
     ensure_landing_folders(settings, catalog)
     register_curated_editions(catalog, store)
     editions = sync_partitions(instance, catalog, store)
-    defs = build_definitions(settings.catalog_dir)
     summary = RunSummary()
     pending = pending_editions(instance, settings, catalog, store, editions, summary, force=force)
     workers = worker_count(settings)
+    defs = None  # built only when this process runs something: a warm run needs none
     if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
         run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet)
+    elif pending:
+        defs = _definitions(settings)
+        run_editions_batch(defs, instance, pending, summary, progress=progress)
+    if not force and mart_up_to_date(instance, settings, target):
+        summary.mart_up_to_date = True
+        print("cityrank: mart up to date (nothing it reads changed since the last refresh)", file=sys.stderr, flush=True)
     else:
-        run_editions(defs, instance, settings, store, pending, summary, force=True, progress=progress)
-    refresh_views(defs, instance)
+        refresh_views(defs or _definitions(settings), instance, settings, target)
     return summary
 
 
@@ -354,5 +454,5 @@ def ingest_and_run(settings: Settings, index_code: str, data: bytes, *, original
                 if result.reprints_previous and entry.edition_seq(s.edition) == entry.edition_seq(result.edition) - 1]
     run_editions(defs, instance, settings, store, {result.index_code: [result.edition, *previous]}, summary)
     if summary.changed:
-        refresh_views(defs, instance)
+        refresh_views(defs, instance, settings, target)
     return result, summary

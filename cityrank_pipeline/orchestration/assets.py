@@ -4,42 +4,23 @@ Each index has its own dynamic partitions, one per edition ("2025", "GFCI 38"), 
 sensor or command that brings a publication in. The validation gate is a blocking asset
 check inside the validated asset (a plain @asset_check on a partitioned asset would load
 every partition): when it fails, the loaded asset does not run and the warehouse is untouched.
+What each stage does is in edition_steps.py, which the main job's batch run (batch.py) calls too.
 """
 
 
 import warnings
-from dataclasses import dataclass
 
 import dagster as dg
-import pandas as pd
-import psycopg
 
-from ..brief import release_markdown
-from ..catalog import IndexEntry, describe_verification
-from ..editions import (EditionFailed, compare_with_previous_edition, edition_fingerprint, parse_edition,
-                        quarantine_edition, validate_edition)
-from ..loading import edition_meta, load_edition
-from ..methodology import methodology_changes
-from ..notify import notify_new_edition, release_label
-from ..snapshots import EditionSource, Snapshot
-from .metadata import table_metadata
+from ..catalog import IndexEntry
+from ..snapshots import EditionSource
+from .edition_steps import (METHODOLOGY_CHECK, PREVIOUS_CHECK, SOURCES_CHECK, SUITE_CHECK, EditionRows,
+                            load_step, parse_step, snapshot_step, validate_step)
 from .resources import CityrankResource
 
-SUITE_CHECK = "expectation_suite"
-PREVIOUS_CHECK = "matches_previous_edition"
-SOURCES_CHECK = "sources_agree"
-METHODOLOGY_CHECK = "methodology_unchanged"
-
-
-@dataclass(frozen=True)
-class EditionRows:
-    """What flows between the stages: the rows plus the exact source they came from."""
-
-    source: EditionSource
-    snapshot: Snapshot
-    frame: pd.DataFrame
-    # Every file the rows were assembled from (assembly.Contribution), best first.
-    contributions: tuple = ()
+__all__ = ["EditionRows", "SUITE_CHECK", "PREVIOUS_CHECK", "SOURCES_CHECK", "METHODOLOGY_CHECK", "asset_key",
+           "build_index_assets", "last_loaded_fingerprint", "last_loaded_fingerprints", "ordered_partition_changes",
+           "partitions_for"]
 
 
 def partitions_for(code: str) -> dg.DynamicPartitionsDefinition:
@@ -75,43 +56,22 @@ def last_loaded_fingerprint(instance: dg.DagsterInstance, code: str, label: str)
     return value.value if value is not None else None
 
 
-def _edition_source(context: dg.AssetExecutionContext, cityrank: CityrankResource, code: str) -> EditionSource:
-    source = cityrank.store().edition_source(code, context.partition_key)
-    if source is None:
-        raise dg.Failure(f"{code} edition {context.partition_key!r} has no registered publication in the raw store")
-    return source
-
-
-def _failure_table(report) -> str:
-    lines = ["| expectation | why | rows | examples |", "|---|---|---|---|"]
-    for f in report.failures:
-        examples = "<br>".join(e.replace("|", "\\|") for e in f.examples)
-        lines.append(f"| {f.expectation} | {f.why} | {f.unexpected_count} | {examples} |")
-    return "\n".join(lines)
-
-
-def _sources_table(contributions) -> str:
-    lines = ["| precedence | file | kind | role | facts used | overridden | disagreements |", "|---|---|---|---|---|---|---|"]
-    for c in contributions:
-        lines.append(f"| {c.precedence} | {c.snapshot.original_name} (`{c.snapshot.snapshot_id[:12]}`) | {c.kind} | "
-                     f"{c.role} | {c.facts_used} | {c.facts_overridden} | {len(c.disagreements)} |")
-    return "\n".join(lines)
-
-
-def focus_metadata(headline) -> dict:
-    """The focus city's result as numbers Dagster plots across the index's editions (partitions).
-
-    Left out when undisclosed rather than sent as 0 or NaN, which would plot as a result.
-    """
-    if headline is None:
+def last_loaded_fingerprints(instance: dg.DagsterInstance, code: str) -> dict[str, str]:
+    """`last_loaded_fingerprint` of every loaded edition of an index, in two storage calls
+    whatever the number of editions: the newest materialisation id per partition, then those
+    records."""
+    key = asset_key(code, "warehouse_scores")
+    latest = instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    if not latest:
         return {}
-    out: dict = {"focus_city": headline.city, "edition": headline.edition}
-    if headline.rank is not None:
-        out["focus_rank"] = int(headline.rank)
-    if headline.score is not None:
-        out["focus_score"] = float(headline.score)
-    if headline.city_count is not None:
-        out["focus_rank_of"] = int(headline.city_count)
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, storage_ids=list(latest.values())),
+                                              limit=len(latest)).records
+    out = {}
+    for record in records:
+        materialization = record.asset_materialization
+        value = materialization.metadata.get("input_fingerprint")
+        if materialization.partition is not None and value is not None:
+            out[materialization.partition] = value.value
     return out
 
 
@@ -148,38 +108,16 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
     @dg.asset(name="raw_snapshot", kinds={"file"}, **common,
               description=f"{entry.name}: the raw publication file of one edition, verified against its sha256, with provenance.")
     def raw_snapshot(context: dg.AssetExecutionContext, cityrank: CityrankResource) -> EditionSource:
-        source = _edition_source(context, cityrank, code)
-        store = cityrank.store()
-        snapshot = store.get(source.snapshot_id)
-        store.read_bytes(source.snapshot_id)  # verifies the bytes still match their address
-        context.add_output_metadata({
-            "snapshot_id": snapshot.snapshot_id, "original_name": snapshot.original_name,
-            "source_url": dg.MetadataValue.url(snapshot.source_url) if snapshot.source_url else "",
-            "bytes": snapshot.bytes, "fetched_at": snapshot.fetched_at, "parser": source.parser,
-            "source_kind": source.source_kind,
-        })
+        source, metadata = snapshot_step(cityrank, code, context.partition_key)
+        context.add_output_metadata(metadata)
         return source
 
     @dg.asset(name="parsed_scores", kinds={"pandas"}, ins={"raw_snapshot": dg.AssetIn(key=asset_key(code, "raw_snapshot"))}, **common,
               description=f"{entry.name}: every city's figures as printed, one row per city and measure, city names harmonised.")
     def parsed_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, raw_snapshot: EditionSource) -> EditionRows:
-        store = cityrank.store()
-        try:
-            assembled = parse_edition(cityrank.catalog(), store, raw_snapshot)
-        except EditionFailed as exc:
-            where = quarantine_edition(cityrank.quarantine(), store, raw_snapshot, str(exc))
-            raise dg.Failure(description=str(exc), metadata={"quarantined_to": str(where) if where else ""}) from exc
-        frame, report = assembled.frame, assembled.harmonise
-        context.add_output_metadata({
-            "sources": dg.MetadataValue.md(_sources_table(assembled.contributions)),
-            "rows": len(frame), "cities": int(frame["city"].nunique()),
-            "measures": ", ".join(sorted(frame["measure"].unique())),
-            "unmapped_city_names": ", ".join(report.unmapped) or "none",
-            "unused_index_aliases": ", ".join(report.unused_index_aliases) or "none",
-            "parser_real_documents": describe_verification(entry.parser_coverage().get(raw_snapshot.parser, [])),
-            "preview": dg.MetadataValue.md(frame.head(10)[["edition", "city", "measure", "score", "rank"]].to_markdown(index=False)),
-        })
-        return EditionRows(raw_snapshot, assembled.snapshot, frame, assembled.contributions)
+        rows, metadata = parse_step(cityrank, code, raw_snapshot)
+        context.add_output_metadata(metadata)
+        return rows
 
     validated_key = asset_key(code, "validated_scores")
 
@@ -187,75 +125,15 @@ def build_index_assets(entry: IndexEntry) -> list[dg.AssetsDefinition]:
               check_specs=edition_checks(validated_key, partitions, group),
               **common, description=f"{entry.name}: rows that passed the index's Great Expectations suite.")
     def validated_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, parsed_scores: EditionRows):
-        settings = cityrank.settings()
-        # Checks are partitioned like the asset (Dagster records each result against the edition);
-        # the edition is also named in the result, so it reads the same in logs and alerts.
-        checked = f"{release_label(code, context.partition_key)}"
-        report = validate_edition(cityrank.catalog(), settings.expectations_dir, parsed_scores.source, parsed_scores.frame)
-        # The file first: an analyst acts on a file, not on an edition label.
-        summary = f"{parsed_scores.snapshot.original_name}: {report.summary()}"
-        metadata = {"edition": context.partition_key, "suite": report.suite, "expectations": report.evaluated, "failed": len(report.failures),
-                    "summary": summary}
-        if not report.success:
-            where = quarantine_edition(cityrank.quarantine(), cityrank.store(), parsed_scores.source, summary)
-            metadata["failures"] = dg.MetadataValue.md(_failure_table(report))
-            metadata["quarantined_to"] = str(where) if where else ""
-            context.log.error(summary)
-        yield dg.Output(parsed_scores, metadata={"rows": len(parsed_scores.frame), "passed": report.success})
-        yield dg.AssetCheckResult(check_name=SUITE_CHECK, asset_key=validated_key, description=checked, passed=report.success,
-                                  severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
-        with cityrank.connect() as conn:
-            compared, mismatches = compare_with_previous_edition(
-                conn, cityrank.catalog()[code], parsed_scores.source.edition, parsed_scores.frame)
-            previous_label, changes = methodology_changes(conn, cityrank.catalog()[code], parsed_scores.source.edition,
-                                                          parsed_scores.frame)
-        yield dg.AssetCheckResult(check_name=PREVIOUS_CHECK, asset_key=validated_key, description=checked, passed=not mismatches,
-                                  severity=dg.AssetCheckSeverity.WARN,
-                                  metadata={"edition": context.partition_key, "compared": compared, "mismatches": len(mismatches),
-                                            "details": "; ".join(mismatches[:20]) or "none"})
-        disagreements = [d for c in parsed_scores.contributions for d in c.disagreements]
-        yield dg.AssetCheckResult(check_name=SOURCES_CHECK, asset_key=validated_key, description=checked, passed=not disagreements,
-                                  severity=dg.AssetCheckSeverity.WARN,
-                                  metadata={"edition": context.partition_key, "sources": len(parsed_scores.contributions),
-                                            "overlapping_figures": sum(c.facts_overridden for c in parsed_scores.contributions),
-                                            "disagreements": len(disagreements),
-                                            "details": "; ".join(disagreements[:20]) or "none"})
-        yield dg.AssetCheckResult(check_name=METHODOLOGY_CHECK, asset_key=validated_key, description=checked, passed=not changes,
-                                  severity=dg.AssetCheckSeverity.WARN,
-                                  metadata={"edition": context.partition_key, "compared_with": previous_label or "no earlier edition with indicators",
-                                            "changes": len(changes),
-                                            "details": "; ".join(c.describe() for c in changes[:40]) or "none"})
+        validation = validate_step(cityrank, code, context.partition_key, parsed_scores, context.log)
+        yield dg.Output(parsed_scores, metadata=validation.metadata)
+        for check in validation.checks:
+            yield dg.AssetCheckResult(check_name=check.name, asset_key=validated_key, description=check.description,
+                                      passed=check.passed, severity=check.severity, metadata=check.metadata)
 
     @dg.asset(name="warehouse_scores", kinds={"postgres"}, ins={"validated_scores": dg.AssetIn(key=validated_key)}, **common,
               description=f"{entry.name}: the edition's rows in warehouse.fact_city_score (one transaction, COPY, replace-if-changed).")
     def warehouse_scores(context: dg.AssetExecutionContext, cityrank: CityrankResource, validated_scores: EditionRows) -> dg.MaterializeResult:
-        catalog = cityrank.catalog()
-        rows = validated_scores
-        meta = edition_meta(catalog[code], rows.source.edition, rows.frame, rows.snapshot, complete=rows.source.complete)
-        with cityrank.connect() as conn:
-            try:
-                result = load_edition(conn, catalog, catalog[code], rows.frame, rows.snapshot, meta, rows.contributions)
-            except (psycopg.DataError, psycopg.IntegrityError) as exc:
-                # The file's figures, not the database, are at fault (the load rolled back):
-                # withdraw it like a file the suite refuses, so the next run does not meet it again.
-                reason = f"{rows.snapshot.original_name}: the warehouse refused {code} {meta.edition}: " \
-                         f"{str(exc).strip().splitlines()[0]}"
-                where = quarantine_edition(cityrank.quarantine(), cityrank.store(), rows.source, reason)
-                raise dg.Failure(description=reason, metadata={"quarantined_to": str(where) if where else ""}) from exc
-            # Chart + scorecard for the UI and the headline; never fails the load (warns instead).
-            pictures, headline = release_markdown(conn, cityrank.settings(), catalog, code, meta.edition, context.log)
-            standard = table_metadata(conn, "warehouse", "fact_city_score", result.rows)
-        notified = notify_new_edition(headline, logger=context.log) if result.changed and headline else {}
-        return dg.MaterializeResult(metadata={
-            **standard,
-            **focus_metadata(headline),
-            **{name: dg.MetadataValue.md(text) for name, text in pictures.items()},
-            "notifications": "; ".join(f"{k}: {v}" for k, v in notified.items()) or "none",
-            "rows": result.rows, "changed": result.changed, "deleted": result.deleted,
-            "snapshot_id": rows.snapshot.snapshot_id, "published_on": str(meta.published_on or ""),
-            "city_count": meta.city_count or 0,
-            "sources": ", ".join(f"{c.snapshot.original_name} ({c.role})" for c in rows.contributions) or "",
-            "input_fingerprint": edition_fingerprint(cityrank.settings(), catalog, cityrank.store(), rows.source),
-        })
+        return dg.MaterializeResult(metadata=load_step(cityrank, code, validated_scores, context.log))
 
     return [raw_snapshot, parsed_scores, validated_scores, warehouse_scores]
