@@ -317,8 +317,16 @@ class CityFile(_Strict):
         return self
 
 
-def describe_verification(files: list[VerifiedFile]) -> str:
-    """'verified against: <file> (<edition>, sha256 <first 12>), …', or 'none yet: fixture-only'."""
+CURATED_PARSER = "curated_figures"
+
+
+def describe_verification(files: list[VerifiedFile], parser: str | None = None) -> str:
+    """'verified against: <file> (<edition>, sha256 <first 12>), …', or 'none yet: fixture-only'.
+
+    The curated parser reads cityrank's own table of published figures, never a publisher's
+    document, so "fixture-only" would misstate it; it says what it reads instead."""
+    if parser == CURATED_PARSER and not files:
+        return "not a publisher document: cityrank's table of published figures, each with its source URL"
     if not files:
         return "none yet: fixture-only"
     return "verified against: " + ", ".join(f"{f.file} ({f.edition}, sha256 {f.sha256[:12]})" for f in files)

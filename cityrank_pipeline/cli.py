@@ -180,7 +180,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     print("\nparsers and the real documents they have met:")
     for entry in catalog:
         for parser, files in entry.parser_coverage().items():
-            print(f"{entry.code:<5} {parser:<22} {describe_verification(files)}")
+            print(f"{entry.code:<5} {parser:<22} {describe_verification(files, parser)}")
     print(f"\n{len(catalog.cities.cities)} reviewed cities in {settings.catalog_dir / 'cities.yaml'}")
     return 0
 

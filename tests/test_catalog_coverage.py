@@ -26,11 +26,13 @@ def test_only_parsers_checked_on_real_files_claim_them(catalog):
     assert claimed == {
         ("GFCI", "gfci_report_pdf"): [REAL_GFCI],
         ("GPCI", "gpci_summary_pdf"): ["GPCI2013_en.pdf", "GPCI2015_en.pdf"],
+        ("GPCI", "gpci_data_json"): ["gpci2023_en.json", "gpci2023_f.json"],
     }
     assert catalog["CIMI"].parser_coverage() == {"curated_figures": [], "cimi_report_pdf": []}
 
 
-@pytest.mark.parametrize("folder, parser, code", [("gfci", "gfci_report_pdf", "GFCI"), ("gpci", "gpci_summary_pdf", "GPCI")])
+@pytest.mark.parametrize("folder, parser, code", [("gfci", "gfci_report_pdf", "GFCI"), ("gpci", "gpci_summary_pdf", "GPCI"),
+                                                  ("gpci", "gpci_data_json", "GPCI")])
 def test_recorded_checksums_are_those_of_the_shared_files(catalog, folder, parser, code):
     for recorded in catalog[code].parser_coverage()[parser]:
         path = SHARED / "publications" / folder / recorded.file
@@ -48,6 +50,7 @@ def test_a_malformed_checksum_is_a_catalog_error(tmp_path):
 
 def test_description_says_none_yet_or_names_the_files(catalog):
     assert describe_verification([]) == "none yet: fixture-only"
+    assert describe_verification([], "curated_figures").startswith("not a publisher document")
     assert describe_verification(catalog["GFCI"].parser_coverage()["gfci_report_pdf"]) == \
         f"verified against: {REAL_GFCI} (GFCI 32, sha256 98ef7f6fb8a1)"
 
@@ -62,6 +65,8 @@ def test_cityrank_catalog_lists_each_parser_and_its_real_documents(tmp_path, mon
     assert re.search(rf"^GFCI +gfci_report_pdf +verified against: {re.escape(REAL_GFCI)} \(GFCI 32", lines, re.M)
     assert re.search(r"^GPCI +gpci_summary_pdf +verified against: GPCI2013_en\.pdf \(2013.*GPCI2015_en\.pdf", lines, re.M)
     assert re.search(r"^CIMI +cimi_report_pdf +none yet: fixture-only$", lines, re.M)
+    assert re.search(r"^GPCI +gpci_data_json +verified against: gpci2023_en\.json \(2023.*gpci2023_f\.json", lines, re.M)
+    assert re.search(r"^CIMI +curated_figures +not a publisher document", lines, re.M)
 
 
 def test_gfci_link_patterns_match_the_real_report_name(catalog):

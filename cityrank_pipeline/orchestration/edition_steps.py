@@ -127,7 +127,8 @@ def parse_step(cityrank: CityrankResource, code: str, source: EditionSource) -> 
         "measures": ", ".join(sorted(frame["measure"].unique())),
         "unmapped_city_names": ", ".join(report.unmapped) or "none",
         "unused_index_aliases": ", ".join(report.unused_index_aliases) or "none",
-        "parser_real_documents": describe_verification(catalog[code].parser_coverage().get(source.parser, [])),
+        "parser_real_documents": describe_verification(catalog[code].parser_coverage().get(source.parser, []),
+                                                        source.parser),
         "preview": dg.MetadataValue.md(frame.head(10)[["edition", "city", "measure", "score", "rank"]].to_markdown(index=False)),
     }
     return EditionRows(source, assembled.snapshot, frame, assembled.contributions), metadata
