@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from .database import connect
     from .focus import city_name
-    from .runner import prepare
+    from .preparation import prepare
     from .scorecard import fetch_scorecard, format_scorecard
 
     settings = load_settings()
@@ -74,7 +74,7 @@ def cmd_path(args: argparse.Namespace) -> int:
     from .database import connect
     from .focus import resolve_city
     from .path_plan import fetch_plans, format_plan
-    from .runner import prepare
+    from .preparation import prepare
 
     settings = load_settings()
     target, catalog = prepare(settings)
@@ -273,7 +273,7 @@ def _calendar_rows(query: str, params: tuple) -> list[tuple]:
     """Bring the database up, write the catalog's calendars, then read one calendar view."""
     from .database import connect
     from .orchestration.freshness import sync_release_calendar
-    from .runner import prepare
+    from .preparation import prepare
 
     target, catalog = prepare(load_settings())
     with connect(target.warehouse_url) as conn:
@@ -331,7 +331,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
     from .brief import BriefError, prepare_mart, write_brief
     from .database import connect
     from .focus import FocusConfigError
-    from .runner import prepare
+    from .preparation import prepare
 
     settings = load_settings()
     target, catalog = prepare(settings)
@@ -350,7 +350,7 @@ def cmd_brief(args: argparse.Namespace) -> int:
 def cmd_db_bi_role(args: argparse.Namespace) -> int:
     from .bi_role import BI_ROLE, BiRoleError, ensure_bi_role
     from .database import connect
-    from .runner import prepare
+    from .preparation import prepare
 
     password = os.environ.get(args.password_from_env) or ""
     if not password:

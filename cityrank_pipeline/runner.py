@@ -27,7 +27,7 @@ from .orchestration.assets import last_loaded_fingerprints, ordered_partition_ch
 from .orchestration.batch import BATCH_JOB, batch_outcomes, batch_run_config
 from .orchestration.freshness import RELEASE_CALENDAR_JOB
 from .orchestration.jobs import edition_job_name
-from .migrations import ready_database
+from .preparation import prepare
 from .process_guard import exit_with_parent, fail_abandoned_runs, file_lock, holding_home_lock, owner_tags
 from .settings import Settings, load_settings
 from .snapshots import RawStore
@@ -126,15 +126,6 @@ def open_instance(settings: Settings, target: DatabaseTarget) -> dg.DagsterInsta
     # process made a forced 54-edition run ~2.4x faster here.
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
     return instance
-
-
-def prepare(settings: Settings) -> tuple[DatabaseTarget, Catalog]:
-    """Database up (embedded or configured), migrations applied, catalog and focus city valid."""
-    from .focus import focus_config
-
-    catalog = load_catalog(settings.catalog_dir)
-    focus_config(settings, catalog)  # a misspelt focus or peer city fails here, before any run
-    return ready_database(settings), catalog
 
 
 def sync_partitions(instance: dg.DagsterInstance, catalog: Catalog, store: RawStore) -> dict[str, list[str]]:

@@ -39,7 +39,7 @@ def read_status(settings: Settings) -> Status:
         return Status(str(settings.home), settings.home_found_by, home_exists, server, running)
 
     from .orchestration.freshness import sync_release_calendar
-    from .runner import prepare
+    from .preparation import prepare
 
     target, catalog = prepare(settings)
     with connect(target.warehouse_url) as conn:

@@ -57,6 +57,17 @@ def test_scorecard_for_another_city(embedded_env):
     assert out.startswith("Tokyo scorecard") and "GPCI   2025" in out
 
 
+def test_reading_the_warehouse_imports_no_orchestration(embedded_env):
+    """scorecard (like path, brief, status) only reads: it must not pay for Dagster, GX,
+    pandas or SQLAlchemy at start-up (runner.py imports Dagster; prepare lives apart)."""
+    probe = ("import sys\nfrom cityrank_pipeline.cli import main\nrc = main(['scorecard'])\n"
+             "heavy = ('dagster', 'great_expectations', 'pandas', 'sqlalchemy', 'matplotlib')\n"
+             "print(rc, [m for m in heavy if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", probe], env=embedded_env, cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.stdout.splitlines()[-1] == "0 []", result.stderr[-2000:]
+
+
 def test_catalog_lists_nine_indices(embedded_env):
     out = _cli("catalog", env=embedded_env).stdout
     indices = out.split("\nparsers and the real documents they have met:", 1)[0]
