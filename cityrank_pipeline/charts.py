@@ -110,7 +110,10 @@ def rank_history_figure(history: Sequence[tuple[str, int | None]], *, city: str,
                                 lang=lang), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     _apply_families(figure, lang)
-    figure.tight_layout()
+    # Fixed margins rather than tight_layout(), which draws the whole figure once more to
+    # measure its text: one of these is drawn for every edition a run loads (0.16 -> 0.09 s each).
+    # The room is sized for rotated labels such as "GFCI 38" and three-digit ranks.
+    figure.subplots_adjust(left=0.11, right=0.98, top=0.9, bottom=0.22 if len(labels) > 8 else 0.13)
     return figure
 
 
