@@ -259,9 +259,12 @@ def check_body(url: str, body: bytes, expect: str) -> None:
         raise WrongContentType(url, f"expected json, but the body does not start with [ or {{ (starts {body[:16]!r})")
 
 
-def check_size(url: str, size: int, max_bytes: int) -> None:
+def check_size(url: str, size: int, max_bytes: int, encoding: str | None = None) -> None:
+    """Refuse more than `max_bytes`. With `encoding` (a gzip/deflate body), `size` counts the
+    decoded bytes, and the message says so: a 50 kB download can inflate to 50 MB."""
     if size > max_bytes:
-        raise TooLarge(url, f"larger than the {max_bytes}-byte cap (at least {size} bytes)")
+        decoded = f" once decoded from its {encoding[:20]!r} Content-Encoding" if encoding else ""
+        raise TooLarge(url, f"larger than the {max_bytes}-byte cap (at least {size} bytes{decoded})")
 
 
 def now_utc() -> datetime:
@@ -429,16 +432,20 @@ class HttpFetcher:
                               response.headers.get("ETag"), response.headers.get("Last-Modified"))
 
     def read_body(self, url: str, response: requests.Response, deadline: Deadline) -> bytes:
-        """Stream the body under the size cap and the deadline; insist on every announced byte."""
+        """Stream the body under the size cap and the deadline; insist on every announced byte.
+
+        iter_content decodes gzip/deflate, so the cap counts decoded bytes (a compression bomb
+        stops at the cap; urllib3 2.6+ inflates little more than a chunk's worth at a time)."""
         declared = declared_length(response)
         if declared is not None:
             check_size(url, declared, self.max_bytes)
+        encoding = None if is_identity_encoded(response) else response.headers.get("Content-Encoding", "").strip()
         chunks: list[bytes] = []
         received = 0
         try:
             for chunk in response.iter_content(CHUNK_SIZE):
                 received += len(chunk)
-                check_size(url, received, self.max_bytes)
+                check_size(url, received, self.max_bytes, encoding)
                 deadline.check(url)
                 chunks.append(chunk)
         except requests.RequestException as exc:

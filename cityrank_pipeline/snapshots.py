@@ -213,6 +213,22 @@ class RawStore:
                 if not p.name.endswith((".previous.json", ".history.json"))]
 
 
+# Longest original name kept in a quarantined file's name (the note keeps it whole): a
+# file name may have 255 bytes, and the note's name adds the sha prefix and ".reason.json".
+QUARANTINE_NAME_BYTES = 120
+
+
+def quarantine_name(original_name: str) -> str:
+    """The last component of `original_name`, fit for a file name: no folder (so `../x` and
+    `/etc/passwd` stay in the quarantine folder), control characters (NUL, newline) as `_`,
+    at most QUARANTINE_NAME_BYTES bytes of UTF-8, keeping the end (the extension)."""
+    name = re.sub(r"[\x00-\x1f\x7f]", "_", Path(original_name).name)
+    encoded = name.encode("utf-8", "replace")
+    if len(encoded) > QUARANTINE_NAME_BYTES:
+        name = encoded[-QUARANTINE_NAME_BYTES:].decode("utf-8", "ignore")
+    return name
+
+
 class Quarantine:
     """Keeps a failing file and a note of why, for a person to look at."""
 
@@ -222,7 +238,7 @@ class Quarantine:
     def put(self, data: bytes, *, index_code: str, original_name: str, reason: str, edition: str | None = None) -> Path:
         sha = sha256_of(data)
         folder = self.root / index_code.lower()
-        target = folder / f"{sha[:12]}_{Path(original_name).name}"
+        target = folder / f"{sha[:12]}_{quarantine_name(original_name)}"
         if not target.exists():
             _atomic_write(target, data)
         note = {

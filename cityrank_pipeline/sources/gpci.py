@@ -37,6 +37,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from .base import LayoutError, ScoreRow, WrongPublication
+from .pdf_text import check_page_count
 
 # The six functions, in the order the publisher (and the expected tidy files) list them.
 FUNCTIONS = ("economy", "r_and_d", "cultural_interaction", "livability", "environment", "accessibility")
@@ -172,6 +173,11 @@ class _Document:
             self._pdf = pdfium.PdfDocument(self._data)
         except pdfium.PdfiumError as exc:  # PDFium reports every kind of damage with this class
             raise LayoutError(self.source, f"not a readable PDF ({_describe(exc)})") from None
+        try:
+            check_page_count(len(self._pdf), self.source)
+        except LayoutError:
+            self._pdf.close()
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:

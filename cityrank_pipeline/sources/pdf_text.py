@@ -16,6 +16,10 @@ A line is split into cells wherever two glyphs stand further apart than a column
 text only: a rotated table reads as one glyph per line and fails the parser's checks.
 
 PDFium is not thread-safe: every use of a document holds `PDFIUM_LOCK`.
+
+A document with more than `MAX_PDF_PAGES` pages is refused as soon as it is open, before
+any page is read: the reports cityrank reads have at most about 100, and a file of thousands
+(blank or heavy) would only cost time to read page by page.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ import pypdfium2.raw as pdfium_c
 from .base import LayoutError
 
 PDFIUM_LOCK = threading.Lock()
+
+# More pages than any report cityrank reads: the real ones at hand have 24 (GPCI) to 64 (GFCI);
+# publishers' reports run to about 100.
+MAX_PDF_PAGES = 400
 
 # Gaps, as fractions of the font size. Wider than CELL_GAP starts a new cell (a table column).
 # Where the PDF draws no space glyph, a gap wider than UNSPACED_CELL_GAP starts a new cell
@@ -83,6 +91,31 @@ def check_pdf_container(data: bytes, source: str) -> None:
         raise LayoutError(source, "the PDF is truncated (no %%EOF marker at its end)")
 
 
+class TooManyPages(LayoutError):
+    """The PDF has more pages than `MAX_PDF_PAGES`; refused before any page is read."""
+
+
+def check_page_count(count: int, source: str) -> None:
+    """Refuse a document with more than `MAX_PDF_PAGES` pages (call right after opening it)."""
+    if count > MAX_PDF_PAGES:
+        raise TooManyPages(source, f"the PDF has {count} pages, more than the limit of {MAX_PDF_PAGES} "
+                                   "(publishers' reports have at most about 100); refused before reading any page")
+
+
+def open_pdf(data: bytes, source: str) -> pdfium.PdfDocument:
+    """Open `data` with PDFium and check its page count; a LayoutError names `source`."""
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise LayoutError(source, f"not a readable PDF ({exc})") from None
+    try:
+        check_page_count(len(pdf), source)
+    except TooManyPages:
+        pdf.close()
+        raise
+    return pdf
+
+
 class PdfText:
     """An open PDF: plain text and positioned lines of its pages, read once each.
 
@@ -100,10 +133,10 @@ class PdfText:
     def __enter__(self) -> PdfText:
         PDFIUM_LOCK.acquire()
         try:
-            self._pdf = pdfium.PdfDocument(self._data)
-        except pdfium.PdfiumError as exc:
+            self._pdf = open_pdf(self._data, self.source)
+        except BaseException:
             PDFIUM_LOCK.release()
-            raise LayoutError(self.source, f"not a readable PDF ({exc})") from None
+            raise
         return self
 
     def __exit__(self, *exc_info) -> None:

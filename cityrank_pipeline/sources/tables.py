@@ -188,13 +188,16 @@ def require_words_early(data: bytes, source: str, words: Iterable[str]) -> None:
 
     Why: pdfplumber reads every page's words first (12-18 s for a 24-page report of another
     index); PDFium's text pass takes a fraction of a second, so the wrong file is refused fast.
-    A file PDFium cannot open is left to `read_pdf_pages`, which says what is wrong with it.
+    A file PDFium cannot open is left to `read_pdf_pages`, which says what is wrong with it;
+    one with too many pages is refused here (`pdf_text.MAX_PDF_PAGES`).
     """
-    from .pdf_text import PdfText
+    from .pdf_text import PdfText, TooManyPages
 
     try:
         with PdfText(data, source) as pdf:
             text = "\n".join(pdf.plain_text(page) for page in range(1, pdf.page_count + 1))
+    except TooManyPages:
+        raise
     except LayoutError:
         return
     require_words(text, words, source)
@@ -541,13 +544,18 @@ def read_pdf_pages(data: bytes, source: str, *, column_gap: float = 1.0) -> list
     """
     import pdfplumber
 
+    from .pdf_text import check_page_count
+
     if not data or not data.strip():
         raise LayoutError(source, "empty file")
     if not data.lstrip()[:5] == b"%PDF-":
         raise LayoutError(source, "not a PDF file")
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
+            check_page_count(len(pdf.pages), source)
             words_by_page = [page.extract_words() for page in pdf.pages]
+    except LayoutError:
+        raise
     except Exception as error:  # pdfminer raises many kinds (syntax, zlib, struct, key) on damaged files
         raise LayoutError(source, f"unreadable PDF ({type(error).__name__}: {error})") from error
     return [
