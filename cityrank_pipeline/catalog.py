@@ -224,11 +224,11 @@ class IndexEntry(_Strict):
                 if m.level == "indicator" and m.parent not in groups:
                     raise ValueError(f"measures: additive_indicators needs {m.code} under an indicator group")
         for label in self.editions:
-            if not re.match(self.edition_label_pattern, label):
+            if not re.fullmatch(self.edition_label_pattern, label):
                 raise ValueError(f"editions: label {label!r} does not match edition_label_pattern")
         for m in self.measures:
             for bound in (m.since, m.until):
-                if bound is not None and not re.match(self.edition_label_pattern, bound):
+                if bound is not None and not re.fullmatch(self.edition_label_pattern, bound):
                     raise ValueError(f"measures: {m.code} edition {bound!r} does not match edition_label_pattern")
             if m.since and m.until and self.edition_seq(m.since) > self.edition_seq(m.until):
                 raise ValueError(f"measures: {m.code} since {m.since!r} is after until {m.until!r}")

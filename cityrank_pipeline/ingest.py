@@ -61,7 +61,7 @@ def edition_problem(entry: IndexEntry, store: RawStore, label: str, published_on
     """Why `label` (with the release date given and the dates the file prints) cannot become
     an edition of `entry`, or None. Cheap checks, before any suite runs or anything is stored."""
     today = today or dt.date.today()
-    if not re.match(entry.edition_label_pattern, label):
+    if not re.fullmatch(entry.edition_label_pattern, label):  # $ alone admits a trailing newline
         return (f"edition label {label!r} is not a {entry.code} edition label (the catalog's pattern is "
                 f"{entry.edition_label_pattern!r})")
     try:

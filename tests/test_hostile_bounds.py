@@ -287,3 +287,18 @@ def test_names_and_labels_cannot_write_outside_the_home(catalog, tmp_path):
     assert set(tmp_path.parent.iterdir()) == beside
     assert not any(os.path.lexists("/tmp/" + escape) for escape in ESCAPES) and not (tmp_path / "outside.csv").exists()
     assert fingerprint(Path("/etc/passwd")) == passwd
+
+
+@pytest.mark.parametrize("label", ["2016\n", "GFCI 32\n"])
+def test_a_label_with_a_trailing_newline_is_not_an_edition(tmp_path, label):
+    """A pattern ending in `$` matches before a final newline; labels are matched whole."""
+    from cityrank_pipeline.catalog import load_catalog
+    from cityrank_pipeline.ingest import edition_problem
+    from cityrank_pipeline.snapshots import RawStore
+
+    from conftest import REPO
+
+    catalog = load_catalog(REPO / "assets")
+    entry = catalog["GFCI" if label.startswith("GFCI") else "GPCI"]
+    problem = edition_problem(entry, RawStore(tmp_path / "raw"), label, None, [])
+    assert problem is not None and "is not a" in problem and repr(label) in problem
