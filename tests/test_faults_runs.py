@@ -15,73 +15,20 @@ import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import psycopg
 import pytest
 
-from cityrank_pipeline.embedded_db import programs_dir, stop_embedded_server
+from cityrank_pipeline.embedded_db import stop_embedded_server
 
-from conftest import REPO
+from fault_helpers import SEED
+from fault_helpers import cli as _cli
+from fault_helpers import fact_checksum as _fact_checksum
+from fault_helpers import in_flight_runs as _in_flight_runs
+from fault_helpers import no_processes_left as _no_processes_left
+from fault_helpers import start as _start
 
 KILL_TRIALS = 20
-SEED = int(os.environ.get("CITYRANK_FAULT_SEED", "20261202"))
-IN_FLIGHT = ["STARTED", "STARTING", "QUEUED"]
-
-
-def _cli(*args: str, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def _start(env: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cityrank_pipeline.cli", *args], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _url(home: Path, database: str) -> str:
-    port = (home / "postgres" / "port").read_text().strip()
-    return f"postgresql://postgres@/{database}?host={home / 'postgres' / 'run'}&port={port}"
-
-
-def _in_flight_runs(home: Path) -> int:
-    with psycopg.connect(_url(home, "cityrank_dagster")) as conn:
-        return conn.execute("SELECT count(*) FROM runs WHERE status = ANY(%s)", (IN_FLIGHT,)).fetchone()[0]
-
-
-def _fact_checksum(home: Path) -> tuple[int, str]:
-    """Row count and md5 of every fact row's values (not xmin: a rewrite of equal values is fine)."""
-    with psycopg.connect(_url(home, "cityrank")) as conn:
-        return conn.execute("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                            "FROM warehouse.fact_city_score t").fetchone()
-
-
-def _processes_of(home: Path) -> list[str]:
-    """Processes (other than the PostgreSQL server) whose environment names this home."""
-    marker = f"CITYRANK_HOME={home}".encode()
-    server = str(programs_dir() / "postgres")
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if marker not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
-                continue
-            if os.readlink(f"/proc/{pid}/exe") == server:
-                continue
-            command_line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            found.append(f"{pid}: {command_line[:120]}")
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
-
-
-def _no_processes_left(home: Path, within: float = 10.0) -> list[str]:
-    deadline = time.monotonic() + within
-    while (left := _processes_of(home)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
 
 
 @pytest.fixture(scope="module")
