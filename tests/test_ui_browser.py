@@ -106,7 +106,9 @@ def test_the_edition_page_shows_its_checks_passed_and_the_rank_chart(served_ui, 
     code, edition = EDITION
     checks = ("expectation_suite", "matches_previous_edition", "methodology_unchanged", "sources_agree")
     body = page_showing(browser, f"{served_ui}/assets/{code.lower()}/validated_scores?view=checks",
-                        [f"{name}\nSucceeded" for name in checks] + ["Passed"], "edition-checks.png")
+                        # The execution's description can render after its status: wait for it too.
+                        [f"{name}\nSucceeded" for name in checks] + ["Passed", f"\n{code} {edition}\n"],
+                        "edition-checks.png")
     # The selected (blocking) suite check's latest execution is this edition's, and it passed.
     assert f"{code} {edition}" in lines(body) and f"Partition\n{edition}" in body
 
