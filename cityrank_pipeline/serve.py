@@ -51,6 +51,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return probe.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    pass
+
+
+def code_server_port(host: str, ui_port: int) -> int:
+    """A free port for the code server that cannot be the UI's.
+
+    The UI's port is held bound while the kernel picks the code server's: otherwise the kernel
+    may hand out the UI's port again (seen in CI, where a caller had just probed and released
+    it), and the webserver then finds the code server's gRPC listener on its own address.
+    Holding it also answers early, and by name, when something else already listens there.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            held.bind((host, ui_port))
+        except OSError as exc:
+            raise PortTaken(f"cannot serve the UI on {host}:{ui_port}: {exc.strerror}; "
+                            f"choose another with --port") from None
+        return free_port()
+
+
 def grpc_workspace_yaml(port: int) -> str:
     # The location keeps the module's name, so schedule and sensor state set through
     # workspace.yaml (`cityrank schedules start`) is the state the daemon reads here.
@@ -222,9 +244,16 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 3000, grpc
 
     supervisor = Supervisor()
     supervisor.install_signal_handlers()
-    target, _ = prepare(settings)
+    target, _ = prepare(settings)  # may start the embedded server, which takes a port of its own
     open_instance(settings, target)  # writes dagster.yaml, exports DAGSTER_HOME and the storage URL
-    grpc_port = grpc_port or free_port()
+    try:
+        grpc_port = grpc_port or code_server_port(host, port)
+    except PortTaken as exc:
+        supervisor.log(str(exc))
+        return 2
+    if grpc_port == port:
+        supervisor.log(f"the code server and the UI cannot share port {port}")
+        return 2
     workspace = settings.dagster_home / "workspace.grpc.yaml"
     workspace.write_text(grpc_workspace_yaml(grpc_port))
     env = os.environ.copy()
