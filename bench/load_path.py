@@ -1,7 +1,7 @@
 """Load path: cityrank's `load_edition` against raw psycopg COPY and pandas `to_sql`.
 
-Same rows, same table (`warehouse.fact_city_score`, with its keys, indexes and foreign
-keys), same run, in turns, each write in its own transaction with the commit inside the
+Same rows, same table (`warehouse.fact_city_score`, with its keys, indexes and the
+statement-level reference checks of migration 0006), same run, in turns, each write in its own transaction with the commit inside the
 clock. Every write goes to an edition of its own, so each one really writes (the loader
 never takes its "identical rows, nothing to do" shortcut here).
 
