@@ -76,25 +76,34 @@ def edition_meta(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot: 
     return EditionMeta(edition, entry.edition_seq(edition), published_on, precision, city_count)
 
 
-def _fact_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot_id: str) -> list[tuple]:
-    def clean(value):
-        return None if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA else value
+def _column(rows: pd.DataFrame, name: str) -> list:
+    """A column as Python values with NaN/NA/NaT as None; a missing column is all None."""
+    if name not in rows:
+        return [None] * len(rows)
+    series = rows[name]
+    return series.astype(object).where(series.notna(), None).tolist()
 
-    tuples = []
-    for rec in rows.to_dict("records"):
-        score = clean(rec.get("score"))
-        rank = clean(rec.get("rank"))
-        page = clean(rec.get("page"))
-        tuples.append((
-            entry.code, edition, rec["city_key"], rec["measure"],
-            None if score is None else Decimal(str(score)),
-            None if rank is None else int(rank),
-            bool(rec.get("rank_tied") or False),
-            rec["city"], clean(rec.get("confidence")) or "reported", clean(rec.get("note")),
-            clean(rec.get("source_url")), None if page is None else int(page),
-            clean(rec.get("snapshot_id")) or snapshot_id,
-            bool(clean(rec.get("score_computed")) or False), bool(clean(rec.get("rank_computed")) or False),
-        ))
+
+def _fact_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot_id: str) -> list[tuple]:
+    """The rows as fact-table tuples, sorted by city and measure.
+
+    Built column by column (a load is up to hundreds of thousands of rows, and a per-row dict
+    was most of the loader's own time); scores become Decimal so a reloaded edition compares
+    equal to what the warehouse's numeric column gives back.
+    """
+    n = len(rows)
+    scores = [None if v is None else Decimal(str(v)) for v in _column(rows, "score")]
+    ranks = [None if v is None else int(v) for v in _column(rows, "rank")]
+    pages = [None if v is None else int(v) for v in _column(rows, "page")]
+    tied = [bool(v) for v in _column(rows, "rank_tied")]
+    confidence = [v or "reported" for v in _column(rows, "confidence")]
+    snapshots = [v or snapshot_id for v in _column(rows, "snapshot_id")]
+    score_computed = [bool(v) for v in _column(rows, "score_computed")]
+    rank_computed = [bool(v) for v in _column(rows, "rank_computed")]
+    tuples = list(zip(
+        [entry.code] * n, [edition] * n, rows["city_key"].tolist(), rows["measure"].tolist(), scores, ranks, tied,
+        rows["city"].tolist(), confidence, _column(rows, "note"), _column(rows, "source_url"), pages, snapshots,
+        score_computed, rank_computed))
     return sorted(tuples, key=lambda t: (t[2], t[3]))
 
 
@@ -259,7 +268,7 @@ def load_edition(
         side_changed |= _replace_rows(conn, "meta.edition_source", EDITION_SOURCE_COLUMNS, entry.code, meta.edition,
                                       _edition_source_tuples(entry, meta.edition, contributions))
         old = _existing_facts(conn, entry.code, meta.edition)
-        if _normalise(old) == _normalise(new):
+        if len(old) == len(new) and _normalise(old) == _normalise(new):
             return LoadResult(entry.code, meta.edition, len(new), changed=side_changed, deleted=0)
         deleted = conn.execute(
             "DELETE FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s", (entry.code, meta.edition)
