@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from functools import lru_cache
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -118,7 +119,16 @@ def rank_history_figure(history: Sequence[tuple[str, int | None]], *, city: str,
 
 
 def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str, lang: str = "en") -> bytes:
-    """The city's latest rank in each index as bars against the top-5 line (shorter = better)."""
+    """The city's latest rank in each index as bars against the top-5 line (shorter = better).
+
+    Every brief of a refresh shows the same overview (18 briefs: nine indices in two
+    languages), so each distinct picture is drawn once per process and its bytes reused.
+    """
+    return _rank_overview_png(tuple((code, rank) for code, rank in latest), city, lang)
+
+
+@lru_cache(maxsize=16)
+def _rank_overview_png(latest: tuple[tuple[str, int | None], ...], city: str, lang: str) -> bytes:
     shown = [(code, rank) for code, rank in latest if rank is not None]
     figure = Figure(figsize=(6.4, 0.45 * max(len(shown), 1) + 1.0))
     ax = figure.add_subplot()
