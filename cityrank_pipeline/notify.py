@@ -18,10 +18,6 @@ import json
 import logging
 import os
 import re
-import smtplib
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from email.message import EmailMessage
@@ -205,6 +201,9 @@ def _email(headline: Headline, channel: SmtpChannel) -> EmailMessage:
 
 def send_email(headline: Headline, channel: SmtpChannel, timeout: float = TIMEOUT_S) -> None:
     """Deliver over SMTP; STARTTLS when offered, and credentials only ever over TLS."""
+    import smtplib
+    import ssl
+
     implicit_tls = channel.port == 465
     smtp_class = smtplib.SMTP_SSL if implicit_tls else smtplib.SMTP
     with smtp_class(channel.host, channel.port, timeout=timeout) as smtp:
@@ -223,6 +222,8 @@ def send_email(headline: Headline, channel: SmtpChannel, timeout: float = TIMEOU
 
 
 def send_webhook(headline: Headline, channel: WebhookChannel, timeout: float = TIMEOUT_S) -> None:
+    import urllib.request  # here, not at the top: every edition step imports this module, few send
+
     request = urllib.request.Request(
         channel.url, data=json.dumps(headline.payload()).encode(), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "cityrank-notify"})

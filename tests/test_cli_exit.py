@@ -1,0 +1,50 @@
+"""How `cityrank` ends (cli.entry): the exit code, flushed output and atexit handlers survive the
+quick exit that skips the interpreter's module teardown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _env() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("CITYRANK_", "DAGSTER_"))}
+
+
+def cityrank(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", *args], cwd=REPO, env=_env(),
+                          capture_output=True, text=True, timeout=120, **kwargs)
+
+
+def test_help_is_flushed_through_a_pipe_and_exits_0():
+    result = cityrank("--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: cityrank") and "scorecard" in result.stdout
+
+
+def test_a_usage_error_keeps_argparse_exit_status_2():
+    result = cityrank("no-such-command")
+    assert result.returncode == 2
+    assert "invalid choice: 'no-such-command'" in result.stderr
+
+
+def test_atexit_handlers_still_run_and_last_in_the_output():
+    code = ("import atexit, sys; atexit.register(lambda: print('atexit ran', flush=True)); "
+            "sys.argv = ['cityrank', '--help']; from cityrank_pipeline.cli import entry; entry()")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=_env(), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0
+    assert result.stdout.rstrip().endswith("atexit ran")
+
+
+def test_a_reader_that_goes_away_early_gets_no_traceback():
+    reader = subprocess.Popen(["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    result = subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", "catalog"], cwd=REPO, env=_env(),
+                            stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=120)
+    reader.stdin.close()
+    reader.wait(timeout=30)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode in (0, 141)  # 141 when a write met the closed pipe (128 + SIGPIPE)
