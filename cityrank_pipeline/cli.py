@@ -575,7 +575,8 @@ def entry() -> None:
     and 1.19 s when it ends in os._exit), which was 15% of a warm `cityrank run`. What exit is
     for still happens: atexit handlers run (temporary folders, multiprocessing, logging) and
     the standard streams are flushed. A command that raises exits the ordinary way, traceback
-    and all, except for a closed output pipe (`cityrank catalog | head`), which ends quietly.
+    and all, except for a closed output pipe (a reader such as `head` that has had enough),
+    which ends quietly.
     """
     import atexit
 
@@ -583,7 +584,7 @@ def entry() -> None:
         code = main()
     except SystemExit as exc:
         code = exc.code
-    except BrokenPipeError:  # `cityrank catalog | head`: the reader has what it wanted
+    except BrokenPipeError:  # output piped into `head`, which has what it wanted
         code = PIPE_CLOSED
     if code is None:
         code = 0
