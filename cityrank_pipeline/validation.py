@@ -160,9 +160,13 @@ def validate_rows(frame: pd.DataFrame, entry: IndexEntry, suite_path: Path, *, c
     suite = load_suite(suite_path)
     df = add_derived_columns(frame, entry, complete=complete, city_count=city_count).reset_index(drop=True)
     params = {"measure_codes": [m.code for m in entry.measures]}
-    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(
-        suite, expectation_parameters=params, result_format="COMPLETE"
-    )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+    # Most editions pass, and a pass needs no row lists: asking first only whether each
+    # expectation holds (BOOLEAN_ONLY) takes half the time of the COMPLETE result format,
+    # which is asked for only when something failed, to name the rows.
+    result = batch.validate(suite, expectation_parameters=params, result_format="BOOLEAN_ONLY")
+    if not result.success:
+        result = batch.validate(suite, expectation_parameters=params, result_format="COMPLETE")
     failures = []
     for res in result.results:
         if res.success:
