@@ -208,8 +208,10 @@ def latest_release(conn: psycopg.Connection, index_code: str | None = None) -> t
 
 
 def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig, index_code: str, edition: str,
-                 lang: str = "en") -> tuple[str, Headline]:
-    """The brief for one edition as an HTML string (reads the mart; refresh it first), in English or Korean."""
+                 lang: str = "en", font_cache: Path | None = None) -> tuple[str, Headline]:
+    """The brief for one edition as an HTML string (reads the mart; refresh it first), in English or Korean.
+
+    `font_cache` (Settings.font_cache_dir) keeps the embedded font subsets between refreshes."""
     if lang not in LANGS:
         raise BriefError(f"unknown language {lang!r}; briefs are written in {', '.join(LANGS)}")
     entry = catalog[index_code]
@@ -350,7 +352,7 @@ def render_brief(conn: psycopg.Connection, catalog: Catalog, config: FocusConfig
     page_text = html.unescape(re.sub(r"<[^>]+>", " ", title + "".join(body)))
     parts = ["<!DOCTYPE html>", f'<html lang="{lang}"><head><meta charset="utf-8">',
              f"<title>{_esc(title)}</title>",
-             f"<style>{font_face_css(page_text)}{CSS}</style></head><body>", *body, "</body></html>", ""]
+             f"<style>{font_face_css(page_text, font_cache)}{CSS}</style></head><body>", *body, "</body></html>", ""]
     return "\n".join(parts), headline
 
 
@@ -496,7 +498,7 @@ def write_brief(conn: psycopg.Connection, settings: Settings, catalog: Catalog, 
     elif index_code is None:
         raise BriefError("an edition needs its index")
     index_code = catalog[index_code].code
-    text, headline = render_brief(conn, catalog, config, index_code, edition, lang)
+    text, headline = render_brief(conn, catalog, config, index_code, edition, lang, settings.font_cache_dir)
     path = brief_path(settings, index_code, edition, config.focus_key, lang)
     shown = headline_text(headline, lang, _Names(catalog, lang).city(headline.city))
     return BriefResult(index_code, edition, path, _write_if_changed(path, text), headline, lang, shown)

@@ -79,24 +79,91 @@ def _subset(font, text: str) -> None:
     subsetter.subset(font)
 
 
+# Bump when _subset's options change, so subsets cut by another recipe are not reused.
+SUBSET_RECIPE = 2
+# Subsets kept on disk per home; the oldest go beyond this (each is ~75 KB).
+CACHE_LIMIT = 256
+
+
+def _subset_text(text: str) -> str:
+    return _base_text() + "".join(sorted(set(text)))
+
+
 @lru_cache(maxsize=64)
-def subset_for_text(text: str) -> bytes:
-    """OpenType bytes holding only the glyphs `text` needs (plus the base set), deterministic."""
+def _cut_subset(chars: str) -> bytes:
     from fontTools.ttLib import TTFont
 
     # The bounding boxes are kept from the committed font instead of recomputed from every
     # kept glyph's outline (a third of the time of a subset, ~0.15 s, and a brief refresh
-    # cuts 18): a superset's box is still a valid box for the subset.
-    font = TTFont(io.BytesIO(_font_bytes()), recalcBBoxes=False)
-    _subset(font, _base_text() + "".join(sorted(set(text))))
+    # cuts 18): a superset's box is still a valid box for the subset. The modification time
+    # is kept too: fontTools would stamp the clock into `head`, and the same text would give
+    # different bytes (and a rewritten brief) on every refresh.
+    font = TTFont(io.BytesIO(_font_bytes()), recalcBBoxes=False, recalcTimestamp=False)
+    _subset(font, chars)
     buffer = io.BytesIO()
     font.save(buffer, reorderTables=True)
     return buffer.getvalue()
 
 
-def font_face_css(text: str) -> str:
+def _cache_key(chars: str) -> str:
+    import hashlib
+
+    import fontTools
+
+    digest = hashlib.sha256(f"{SUBSET_RECIPE}\0{fontTools.version}\0".encode())
+    digest.update(hashlib.sha256(_font_bytes()).digest())
+    digest.update(chars.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _store(cache_dir: Path, path: Path, data: bytes) -> None:
+    """Write atomically (a reader never sees half a font), then keep the folder bounded."""
+    import os
+    import tempfile
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".subset-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    kept = sorted(cache_dir.glob("*.otf"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in kept[CACHE_LIMIT:]:
+        old.unlink(missing_ok=True)
+
+
+def subset_for_text(text: str, cache_dir: Path | None = None) -> bytes:
+    """OpenType bytes holding only the glyphs `text` needs (plus the base set), deterministic.
+
+    Cutting a subset takes ~0.35 s and every refresh re-renders 18 briefs whose text rarely
+    changes, so with `cache_dir` (CITYRANK_HOME/cache/fonts) a subset is cut once per distinct
+    character set, keyed by the recipe, fontTools' version and the committed font's bytes.
+    A cached file is only ever a pure function of that key; an unreadable one is cut again.
+    """
+    chars = _subset_text(text)
+    if cache_dir is None:
+        return _cut_subset(chars)
+    path = cache_dir / f"{_cache_key(chars)}.otf"
+    try:
+        cached = path.read_bytes()
+    except OSError:
+        cached = b""
+    if cached.startswith(b"OTTO"):  # an OpenType (CFF) font; anything else is cut again
+        return cached
+    data = _cut_subset(chars)
+    try:
+        _store(cache_dir, path, data)
+    except OSError:  # a full or read-only disk costs time, never the brief
+        pass
+    return data
+
+
+def font_face_css(text: str, cache_dir: Path | None = None) -> str:
     """An @font-face rule embedding the subset for `text` as a data: URI."""
-    data = base64.b64encode(subset_for_text(text)).decode("ascii")
+    data = base64.b64encode(subset_for_text(text, cache_dir)).decode("ascii")
     return (f"@font-face{{font-family:'{FONT_FAMILY}';font-style:normal;font-weight:100 900;"
             f"src:url(data:font/otf;base64,{data}) format('opentype')}}")
 

@@ -71,6 +71,11 @@ class Settings:
         return self.home / "briefs"
 
     @property
+    def font_cache_dir(self) -> Path:
+        """Font subsets the briefs embed, one per character set (fonts.subset_for_text)."""
+        return self.home / "cache" / "fonts"
+
+    @property
     def postgres_dir(self) -> Path:
         return self.home / "postgres"
 
