@@ -32,7 +32,8 @@ from .catalog import Catalog, IndexEntry, Source
 from .discovery import DiscoveryError, DocumentLink, find_document_links, sort_newest_first
 from .fetching import FetchError, Fetcher, FetchResult, HttpStatusError, redact_url
 from .ingest import ingest_publication
-from .snapshots import Quarantine, RawStore, _atomic_write
+from .atomic_files import atomic_write
+from .snapshots import Quarantine, RawStore
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class HttpCache:
 
     def put(self, index_code: str, entry: CacheEntry) -> None:
         # Atomic, so a poll killed mid-write leaves the previous state, never half a file.
-        _atomic_write(self.path_for(index_code, entry.url), json.dumps(asdict(entry), indent=2, sort_keys=True).encode())
+        atomic_write(self.path_for(index_code, entry.url), json.dumps(asdict(entry), indent=2, sort_keys=True).encode())
 
     def remember(self, index_code: str, result: FetchResult, url: str,
                  links: tuple[tuple[str, str, str | None], ...] = (), patterns: tuple[str | None, ...] = ()) -> None:

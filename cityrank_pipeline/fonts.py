@@ -118,18 +118,9 @@ def _cache_key(chars: str) -> str:
 
 def _store(cache_dir: Path, path: Path, data: bytes) -> None:
     """Write atomically (a reader never sees half a font), then keep the folder bounded."""
-    import os
-    import tempfile
+    from .atomic_files import atomic_write
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".subset-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
     kept = sorted(cache_dir.glob("*.otf"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in kept[CACHE_LIMIT:]:
         old.unlink(missing_ok=True)

@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .atomic_files import atomic_write
 
 
 class SnapshotError(RuntimeError):
@@ -59,18 +60,6 @@ def sha256_of(data: bytes) -> str:
 
 def edition_slug(edition: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", edition).strip("_").lower()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def utc_now_iso() -> str:
@@ -117,8 +106,8 @@ class RawStore:
             etag=etag,
             last_modified=last_modified,
         )
-        _atomic_write(self._object_path(snapshot_id), data)
-        _atomic_write(self._record_path(snapshot_id), json.dumps(snapshot.as_dict(), indent=2, sort_keys=True).encode())
+        atomic_write(self._object_path(snapshot_id), data)
+        atomic_write(self._record_path(snapshot_id), json.dumps(snapshot.as_dict(), indent=2, sort_keys=True).encode())
         return snapshot, True
 
     def find(self, snapshot_id: str) -> Snapshot | None:
@@ -163,9 +152,9 @@ class RawStore:
         if path.exists():
             if path.read_bytes() == payload:
                 return False
-            _atomic_write(path.with_suffix(".previous.json"), path.read_bytes())
+            atomic_write(path.with_suffix(".previous.json"), path.read_bytes())
         self._write_history(source, [*(h for h in self._history(source) if h != source), source])
-        _atomic_write(path, payload)
+        atomic_write(path, payload)
         return True
 
     def _history_path(self, index_code: str, edition: str) -> Path:
@@ -176,7 +165,7 @@ class RawStore:
         return [EditionSource(**item) for item in json.loads(path.read_text())] if path.exists() else []
 
     def _write_history(self, source: EditionSource, history: list[EditionSource]) -> None:
-        _atomic_write(self._history_path(source.index_code, source.edition),
+        atomic_write(self._history_path(source.index_code, source.edition),
                       json.dumps([asdict(h) for h in history], indent=2, sort_keys=True).encode())
 
     def edition_history(self, index_code: str, edition: str) -> list[EditionSource]:
@@ -240,7 +229,7 @@ class Quarantine:
         folder = self.root / index_code.lower()
         target = folder / f"{sha[:12]}_{quarantine_name(original_name)}"
         if not target.exists():
-            _atomic_write(target, data)
+            atomic_write(target, data)
         note = {
             "original_name": original_name,
             "sha256": sha,
@@ -249,7 +238,7 @@ class Quarantine:
             "reason": reason,
             "quarantined_at": utc_now_iso(),
         }
-        _atomic_write(target.with_name(target.name + ".reason.json"), json.dumps(note, indent=2).encode())
+        atomic_write(target.with_name(target.name + ".reason.json"), json.dumps(note, indent=2).encode())
         return target
 
     def entries(self) -> list[dict]:

@@ -28,7 +28,7 @@ def test_a_cached_subset_is_the_same_bytes_and_is_read_back(tmp_path, monkeypatc
     fonts._cut_subset.cache_clear()
     first = fonts.subset_for_text(TEXT, tmp_path)
     assert first == direct and first.startswith(b"OTTO")
-    assert len(list(tmp_path.glob("*.otf"))) == 1 and not list(tmp_path.glob(".subset-*"))
+    assert len(list(tmp_path.glob("*.otf"))) == 1 and not list(tmp_path.glob(".tmp-*"))
     _no_cutting(monkeypatch)
     assert fonts.subset_for_text(TEXT, tmp_path) == direct
     # Same characters in another order and number: the same subset.
