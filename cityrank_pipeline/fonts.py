@@ -86,7 +86,10 @@ CACHE_LIMIT = 256
 
 
 def _subset_text(text: str) -> str:
-    return _base_text() + "".join(sorted(set(text)))
+    """The base set, then the text's other characters once each in code-point order: texts
+    that need the same glyphs give the same string (the cache key), whatever their digits."""
+    base = _base_text()
+    return base + "".join(sorted(set(text) - set(base)))
 
 
 @lru_cache(maxsize=64)

@@ -74,3 +74,16 @@ def test_two_cuts_of_the_same_text_are_the_same_bytes():
 
     time.sleep(1.1)  # head.modified has one-second resolution
     assert fonts.subset_for_text(TEXT) == first
+
+
+def test_every_brief_of_a_first_run_carries_one_shared_subset(home_after_two_first_runs):
+    """Briefs embed the font cut for the catalog's and the brief modules' characters plus their
+    own text (brief.brief_vocabulary): 18 briefs, one cut, one cache entry."""
+    import re
+
+    home, _, _ = home_after_two_first_runs
+    briefs = sorted((home / "briefs").rglob("*.html"))
+    assert len(briefs) == 18, briefs
+    faces = {re.search(r"data:font/otf;base64,([A-Za-z0-9+/=]+)", path.read_text()).group(1) for path in briefs}
+    assert len(faces) == 1
+    assert len(list((home / "cache" / "fonts").glob("*.otf"))) == 1
