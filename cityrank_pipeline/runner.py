@@ -283,15 +283,22 @@ def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -
 
 
 def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]], summary: RunSummary,
-                             workers: int, *, quiet: bool) -> None:
-    """Run already-selected editions in `workers` processes (Dagster runs are independent; loads
-    of different indices touch different rows, and shared dimension upserts take row locks in
-    the same order, so they queue rather than deadlock)."""
+                             workers: int, *, quiet: bool, defs: dg.Definitions, instance: dg.DagsterInstance,
+                             progress=None) -> None:
+    """Run already-selected editions in `workers` processes, this one included (Dagster runs are
+    independent; loads of different indices touch different rows, and shared dimension upserts
+    take row locks in the same order, so they queue rather than deadlock).
+
+    This process takes the largest share itself: it has Dagster imported and its instance open
+    already, so it loads while the other workers are still starting (each imports Dagster and
+    Great Expectations, ~4 s); a pool of `workers` fresh processes left it idle for that long."""
+    shares = sorted(split_by_index(editions, workers), key=lambda share: -sum(len(v) for v in share.values()))
     environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
     context = multiprocessing.get_context("spawn")  # never fork a process holding Dagster/GX threads
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=exit_with_parent,
-                                                initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(_run_in_worker, environ, share, quiet) for share in split_by_index(editions, workers)]
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, len(shares) - 1), mp_context=context,
+                                                initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = [pool.submit(_run_in_worker, environ, share, quiet) for share in shares[1:]]
+        run_editions_batch(defs, instance, shares[0], summary, progress=progress)
         for future in futures:
             part = future.result()
             summary.changed += part.changed
@@ -400,11 +407,11 @@ def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quie
     summary = RunSummary()
     pending = pending_editions(instance, settings, catalog, store, editions, summary, force=force)
     workers = worker_count(settings)
-    defs = None  # built only when this process runs something: a warm run needs none
+    defs = _definitions(settings) if pending else None  # a warm run needs none
     if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
-        run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet)
+        run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet, defs=defs, instance=instance,
+                                 progress=progress)
     elif pending:
-        defs = _definitions(settings)
         run_editions_batch(defs, instance, pending, summary, progress=progress)
     if not force and mart_up_to_date(instance, settings, target):
         summary.mart_up_to_date = True
