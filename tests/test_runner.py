@@ -16,6 +16,17 @@ def test_indices_are_shared_out_whole_and_balanced():
     assert sizes == [21, 22]
 
 
+def test_the_running_process_takes_more_while_the_others_start():
+    """The first share is for the process already running; the others start ~4 s later."""
+    editions = {"GFCI": [f"GFCI {n}" for n in range(24, 39)], "GPCI": list("abcdefgh"), "GSER": list("abcdefg"),
+                "GCO": list("abcdef"), "QOL": list("abcd"), "CIMI": list("abc"), "EIU": list("ab")}
+    shares = split_by_index(editions, 2, head_start=8)
+    first, second = (sum(len(v) for v in share.values()) for share in shares)
+    assert "GFCI" in shares[0]  # the largest index starts at once
+    assert first + second == 45 and 6 <= first - second <= 10
+    assert split_by_index({"GDCI": ["2019"]}, 3, head_start=8) == [{"GDCI": ["2019"]}]
+
+
 def test_more_workers_than_indices_leaves_no_empty_share():
     assert split_by_index({"GDCI": ["2019"]}, 4) == [{"GDCI": ["2019"]}]
 
