@@ -323,21 +323,15 @@ def worker_count(settings: Settings) -> int:
 MART_FINGERPRINT_TAG = "cityrank/mart_fingerprint"
 
 
-def warehouse_state(conn) -> list[tuple[str, int, int]]:
-    """Per table of the warehouse and meta schemas: (name, rows, newest writing transaction).
+def warehouse_state(conn) -> tuple[int, int]:
+    """What the warehouse and meta tables have been through: (rows, newest change id) of
+    meta.change_log, which every writing statement on them appends to (migration 0007).
 
-    Cheap next to a refresh; any insert, update or delete since changes one of the figures."""
-    from psycopg import sql
-
-    tables = [r[0] for r in conn.execute(
-        """SELECT format('%I.%I', schemaname, tablename) FROM pg_tables
-           WHERE schemaname IN ('warehouse', 'meta') ORDER BY 1""").fetchall()]
-    if not tables:
-        return []
-    query = sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT {}, count(*), coalesce(max(xmin::text::bigint), 0) FROM {}").format(sql.Literal(t), sql.SQL(t))
-        for t in tables)
-    return [tuple(row) for row in conn.execute(query).fetchall()]
+    Any committed write since changes one of the two figures; reading them costs the same at
+    269 facts as at 10 million (the count and max(xmin) scan of every table it replaces took
+    about a second there)."""
+    count, newest = conn.execute("SELECT count(*), coalesce(max(change_id), 0) FROM meta.change_log").fetchone()
+    return int(count), int(newest)
 
 
 def mart_fingerprint(settings: Settings, target: DatabaseTarget) -> str:

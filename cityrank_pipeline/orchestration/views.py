@@ -30,6 +30,13 @@ def refresh_materialized_views(conn) -> list[str]:
     return names
 
 
+def prune_change_log(conn) -> None:
+    """Keep the newest row of meta.change_log only: the mart fingerprint needs its count and
+    newest id to move with every later write, not the history (migration 0007). A row that a
+    transaction still open wrote is invisible here, so it survives and counts when it commits."""
+    conn.execute("DELETE FROM meta.change_log WHERE change_id < (SELECT max(change_id) FROM meta.change_log)")
+
+
 def build_views_asset(loaded_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(key=VIEWS_KEY, group_name="mart", kinds={"postgres"}, deps=loaded_keys,
               description="Derived views in the mart schema (sql/views), re-applied and refreshed after every load.")
@@ -44,6 +51,7 @@ def build_views_asset(loaded_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 # schedule: mart.release_calendar shows an overdue index from the first run.
                 sync_release_calendar(conn, cityrank.catalog())
                 refreshed = refresh_materialized_views(conn)
+                prune_change_log(conn)
             views = [r[0] for r in conn.execute(
                 """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                    WHERE n.nspname = 'mart' AND c.relkind IN ('v', 'm') ORDER BY c.relname""").fetchall()]
