@@ -116,10 +116,20 @@ def prepare_dagster_home(settings: Settings, target: DatabaseTarget) -> Path:
 
 def open_instance(settings: Settings, target: DatabaseTarget) -> dg.DagsterInstance:
     """The Dagster instance, with runs left in flight by a dead cityrank process marked failed."""
-    prepare_dagster_home(settings, target)
+    from dagster._core.instance.ref import InstanceRef
+
+    home = prepare_dagster_home(settings, target)
+    # Runs executed in this process record no stdout/stderr capture (their events, checks and
+    # metadata are all in the event log). Dagster's local capture mirrors each step's streams
+    # through a `tail -F` child plus a watcher meant to end it if this process dies; a SIGKILL
+    # between the two starts left the tail running for ever, holding the caller's pipes
+    # (tests/test_faults_ingest_and_sensor.py hung on it). `cityrank serve` (daemon, webserver)
+    # reads dagster.yaml as written and keeps its compute logs.
+    ref = InstanceRef.from_dir(str(home), overrides={"compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager", "class": "NoOpComputeLogManager"}})
     # Two processes creating Dagster's tables in a fresh database at once collide: one waits.
     with file_lock(settings.dagster_home / ".storage.lock"):
-        instance = dg.DagsterInstance.get()
+        instance = dg.DagsterInstance.from_ref(ref)
         fail_abandoned_runs(instance)
     # dagster-postgres opens a new connection for every storage call unless told to keep one
     # (as its webserver does); an edition run makes ~170 such calls. Keeping a small pool per

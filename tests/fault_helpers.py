@@ -78,3 +78,14 @@ def no_processes_left(home: Path, within: float = 10.0) -> list[str]:
     while (left := processes_of(home)) and time.monotonic() < deadline:
         time.sleep(0.2)
     return left
+
+
+def reap_killed(process: subprocess.Popen, home: Path, timeout: float = 60.0) -> None:
+    """Collect a SIGKILLed process and its output. Its pipes close only when every process
+    that inherited them is gone too, so a child that outlived it would hang communicate() for
+    ever: fail instead, naming what is left."""
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the killed process's output stayed open {timeout:.0f} s: a child outlived it: "
+                             f"{processes_of(home)}") from None

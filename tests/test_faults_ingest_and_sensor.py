@@ -51,7 +51,7 @@ from cityrank_pipeline.orchestration.jobs import edition_job_name
 from cityrank_pipeline.snapshots import RawStore, SnapshotError, sha256_of
 
 from conftest import REPO
-from fault_helpers import SEED, cli, fact_checksum, in_flight_runs, no_processes_left, url
+from fault_helpers import SEED, cli, fact_checksum, in_flight_runs, no_processes_left, reap_killed, url
 
 CODE, EDITION = "GSER", "2025"
 FILE = REPO / "tests/fixtures/publishers/gser/gser2025_ranking_top40.html"
@@ -150,7 +150,7 @@ def _kill_in(process: subprocess.Popen, phase: str, rng: random.Random, home: Ho
     time.sleep(rng.uniform(0.0, home.windows[phase]))
     running = process.poll() is None
     process.send_signal(signal.SIGKILL)
-    process.communicate()
+    reap_killed(process, home.path)
     return time.monotonic() - started, running
 
 

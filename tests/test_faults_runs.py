@@ -26,6 +26,7 @@ from fault_helpers import cli as _cli
 from fault_helpers import fact_checksum as _fact_checksum
 from fault_helpers import in_flight_runs as _in_flight_runs
 from fault_helpers import no_processes_left as _no_processes_left
+from fault_helpers import reap_killed
 from fault_helpers import start as _start
 
 KILL_TRIALS = 20
@@ -66,7 +67,7 @@ def test_sigkill_at_random_points_then_the_next_run_converges(fault_home):
             time.sleep(rng.uniform(0.0, 4.0))
             delay = time.monotonic() - started
         process.send_signal(signal.SIGKILL)
-        process.communicate()
+        reap_killed(process, home)
         orphans = _no_processes_left(home)
         assert orphans == [], f"trial {trial} (seed {SEED}, kill after {delay:.1f} s): {orphans}"
         left_in_flight += _in_flight_runs(home)
