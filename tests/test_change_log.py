@@ -19,21 +19,33 @@ def test_every_warehouse_and_meta_table_logs_its_writes(migrated_url):
                  AND NOT EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
                                  JOIN pg_namespace n ON n.oid = c.relnamespace
                                  WHERE n.nspname = t.schemaname AND c.relname = t.tablename
-                                   AND g.tgname = 'log_change')
+                                   AND g.tgname LIKE 'log_change_%%'
+                                 HAVING count(*) = 4)
                ORDER BY 1""").fetchall()
         tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname IN ('warehouse', 'meta')").fetchone()[0]
     assert missing == [] and tables > 10
 
 
-def test_a_committed_write_moves_the_state_and_a_rolled_back_one_does_not(migrated_url):
+def add_city(conn, key: str) -> None:
+    conn.execute("INSERT INTO warehouse.dim_city (city_key, name, country) VALUES (%s, %s, 'Testland')",
+                 (key, key.title()))
+
+
+def test_a_committed_write_moves_the_state_and_what_wrote_nothing_does_not(migrated_url):
     with psycopg.connect(migrated_url, autocommit=True) as conn:
         before = warehouse_state(conn)
         with conn.transaction(force_rollback=True):
-            conn.execute("INSERT INTO meta.peer_city (city_key, position) SELECT city_key, 1 FROM warehouse.dim_city LIMIT 0")
+            add_city(conn, "rolled_back")
         assert warehouse_state(conn) == before
-        conn.execute("DELETE FROM meta.peer_city")  # no row deleted: the statement still counts
+        conn.execute("DELETE FROM warehouse.dim_city WHERE city_key = 'nowhere'")  # no row: not a change
+        conn.execute("INSERT INTO warehouse.dim_city (city_key, name, country) VALUES ('x', 'X', 'Y') "
+                     "ON CONFLICT DO NOTHING")
+        conn.execute("DELETE FROM warehouse.dim_city WHERE city_key = 'x'")
+        assert warehouse_state(conn)[0] == before[0] + 2
+        add_city(conn, "seoul")
+        conn.execute("UPDATE warehouse.dim_city SET name = name")  # a new row version is a write
         after = warehouse_state(conn)
-    assert after[0] == before[0] + 1 and after[1] > before[1]
+    assert after[0] == before[0] + 4 and after[1] > before[1]
 
 
 def test_a_write_that_commits_after_a_newer_one_still_moves_the_state(migrated_url):
@@ -41,9 +53,9 @@ def test_a_write_that_commits_after_a_newer_one_still_moves_the_state(migrated_u
     the count catches what max(change_id) alone would miss."""
     slow = psycopg.connect(migrated_url)
     try:
-        slow.execute("DELETE FROM meta.peer_city")  # takes an id, does not commit yet
+        add_city(slow, "slow")  # takes an id, does not commit yet
         with psycopg.connect(migrated_url, autocommit=True) as fast:
-            fast.execute("DELETE FROM meta.focus_city")  # a newer id, committed first
+            add_city(fast, "fast")  # a newer id, committed first
             seen = warehouse_state(fast)
             slow.commit()
             assert warehouse_state(fast) != seen
@@ -53,11 +65,11 @@ def test_a_write_that_commits_after_a_newer_one_still_moves_the_state(migrated_u
 
 def test_pruning_keeps_the_newest_row_and_what_open_transactions_wrote(migrated_url):
     with psycopg.connect(migrated_url, autocommit=True) as conn:
-        for _ in range(3):
-            conn.execute("DELETE FROM meta.peer_city")
+        for key in ("a", "b", "c"):
+            add_city(conn, key)
         open_writer = psycopg.connect(migrated_url)
         try:
-            open_writer.execute("DELETE FROM meta.focus_city")
+            add_city(open_writer, "d")
             newest = warehouse_state(conn)[1]
             prune_change_log(conn)
             assert warehouse_state(conn) == (1, newest)
