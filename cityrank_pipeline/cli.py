@@ -17,6 +17,38 @@ def _print_err(message: str) -> None:
     print(f"cityrank: {without_secrets(message)}", file=sys.stderr)
 
 
+def off_the_main_thread(function, *args, **kwargs):
+    """Call `function` in a thread of its own and wait for it, for commands that execute
+    Dagster runs in this process (`run`, `ingest`).
+
+    Why: Dagster, executing a run on the main thread, takes SIGTERM over (it maps it to its own
+    interrupt handling, an exception inside the run at its next checkpoint), and `cityrank run`
+    then went on with the next editions, the other worker and the refresh, and exited 1 twelve
+    seconds later. Off the main thread Dagster leaves the signals alone, so SIGTERM keeps its
+    default action: the process ends at once (status 143), the server rolls back the open
+    transaction, worker processes end with their parent (process_guard.exit_with_parent), and
+    the next start marks the interrupted run failed, as after a SIGKILL. Ctrl-C still raises
+    KeyboardInterrupt here, on the main thread.
+    """
+    import threading
+
+    outcome: dict = {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the main thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=call, name=f"cityrank-{function.__name__}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.5)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .database import connect
     from .focus import city_name
@@ -27,8 +59,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
 
     print(f"cityrank: home {settings.home}", file=sys.stderr)
-    summary = run_pipeline(settings, force=args.force, progress=None if args.quiet else print_progress,
-                           quiet=args.quiet)
+    summary = off_the_main_thread(run_pipeline, settings, force=args.force,
+                                  progress=None if args.quiet else print_progress, quiet=args.quiet)
     elapsed = time.monotonic() - started
     print(f"cityrank: {len(summary.changed)} edition(s) loaded, {len(summary.unchanged)} re-checked unchanged, "
           f"{len(summary.up_to_date)} up to date, {len(summary.failed)} failed ({elapsed:.1f} s)", file=sys.stderr)
@@ -221,8 +253,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except OSError as exc:
         _print_err(f"{path}: {exc.strerror}")
         return 2
-    result, summary = ingest_and_run(settings, args.index.upper(), data, original_name=path.name,
-                                     source_url=args.source_url, published_on=args.published_on, edition=args.edition)
+    result, summary = off_the_main_thread(ingest_and_run, settings, args.index.upper(), data,
+                                          original_name=path.name, source_url=args.source_url,
+                                          published_on=args.published_on, edition=args.edition)
     if result.status == "quarantined":
         _print_err(f"{result.reason}\n  nothing loaded; the file is kept in {result.quarantined_to}")
         return 1

@@ -48,3 +48,29 @@ def test_a_reader_that_goes_away_early_gets_no_traceback():
     reader.wait(timeout=30)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode in (0, 141)  # 141 when a write met the closed pipe (128 + SIGPIPE)
+
+
+def test_sigterm_during_a_run_ends_it_at_once_and_the_next_run_converges(home_after_two_first_runs):
+    """Dagster takes SIGTERM over on the thread that executes a run; cityrank executes its runs
+    off the main thread (cli.off_the_main_thread), so SIGTERM keeps its default action."""
+    import signal
+    import time
+
+    from fault_helpers import in_flight_runs, no_processes_left, reap_killed, start
+
+    home, env, _ = home_after_two_first_runs
+    process = start(env, "run", "--force", "--quiet")
+    began = time.monotonic()
+    while in_flight_runs(home) == 0 and process.poll() is None and time.monotonic() - began < 120:
+        time.sleep(0.1)
+    assert process.poll() is None, "the forced run ended before a run was in flight"
+    process.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    reap_killed(process, home, timeout=30)
+    assert process.returncode == -signal.SIGTERM  # a shell reports 143
+    assert time.monotonic() - sent < 5
+    assert no_processes_left(home) == []
+    again = subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", "run", "--quiet"], env=env, cwd=REPO,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert in_flight_runs(home) == 0
