@@ -27,8 +27,8 @@ def off_the_main_thread(function, *args, **kwargs):
     seconds later. Off the main thread Dagster leaves the signals alone, so SIGTERM keeps its
     default action: the process ends at once (status 143), the server rolls back the open
     transaction, worker processes end with their parent (process_guard.exit_with_parent), and
-    the next start marks the interrupted run failed, as after a SIGKILL. Ctrl-C still raises
-    KeyboardInterrupt here, on the main thread.
+    the next start marks the interrupted run failed, as after a SIGKILL. Ctrl-C (SIGINT) ends it
+    the same way, with status 130.
     """
     import threading
 
@@ -42,8 +42,15 @@ def off_the_main_thread(function, *args, **kwargs):
 
     worker = threading.Thread(target=call, name=f"cityrank-{function.__name__}", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(0.5)
+    try:
+        while worker.is_alive():
+            worker.join(0.5)
+    except KeyboardInterrupt:
+        # Ctrl-C ends the command at once too, with what a shell reports for SIGINT; waiting
+        # for the run thread and the worker processes to finish their shares took seconds.
+        print("cityrank: interrupted; the open transaction is rolled back, and the next start marks the run "
+              "failed", file=sys.stderr, flush=True)
+        os._exit(130)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -4,8 +4,11 @@ quick exit that skips the interpreter's module teardown."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+
+import pytest
 
 from conftest import REPO
 
@@ -50,10 +53,12 @@ def test_a_reader_that_goes_away_early_gets_no_traceback():
     assert result.returncode in (0, 141)  # 141 when a write met the closed pipe (128 + SIGPIPE)
 
 
-def test_sigterm_during_a_run_ends_it_at_once_and_the_next_run_converges(home_after_two_first_runs):
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, 130)])
+def test_a_signal_during_a_run_ends_it_at_once_and_the_next_run_converges(home_after_two_first_runs, signum, status):
     """Dagster takes SIGTERM over on the thread that executes a run; cityrank executes its runs
-    off the main thread (cli.off_the_main_thread), so SIGTERM keeps its default action."""
-    import signal
+    off the main thread (cli.off_the_main_thread), so SIGTERM keeps its default action (a
+    shell reports 143) and Ctrl-C ends the command with 130."""
     import time
 
     from fault_helpers import in_flight_runs, no_processes_left, reap_killed, start
@@ -64,10 +69,10 @@ def test_sigterm_during_a_run_ends_it_at_once_and_the_next_run_converges(home_af
     while in_flight_runs(home) == 0 and process.poll() is None and time.monotonic() - began < 120:
         time.sleep(0.1)
     assert process.poll() is None, "the forced run ended before a run was in flight"
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     sent = time.monotonic()
     reap_killed(process, home, timeout=30)
-    assert process.returncode == -signal.SIGTERM  # a shell reports 143
+    assert process.returncode == status
     assert time.monotonic() - sent < 5
     assert no_processes_left(home) == []
     again = subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", "run", "--quiet"], env=env, cwd=REPO,
