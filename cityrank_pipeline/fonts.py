@@ -108,13 +108,20 @@ def _cut_subset(chars: str) -> bytes:
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=1)
+def _font_digest() -> bytes:
+    import hashlib
+
+    return hashlib.sha256(_font_bytes()).digest()
+
+
 def _cache_key(chars: str) -> str:
     import hashlib
 
     import fontTools
 
     digest = hashlib.sha256(f"{SUBSET_RECIPE}\0{fontTools.version}\0".encode())
-    digest.update(hashlib.sha256(_font_bytes()).digest())
+    digest.update(_font_digest())
     digest.update(chars.encode("utf-8"))
     return digest.hexdigest()
 

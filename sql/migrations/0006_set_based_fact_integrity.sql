@@ -128,23 +128,6 @@ $$;
 COMMENT ON FUNCTION warehouse.fact_keeps_its_references() IS
     'Statement-level check that a delete or key update on a table the facts reference leaves no fact without its row (migration 0006 says why).';
 
-CREATE TRIGGER dim_city_referenced_on_delete AFTER DELETE ON warehouse.dim_city
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER dim_city_referenced_on_update AFTER UPDATE ON warehouse.dim_city
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER dim_edition_referenced_on_delete AFTER DELETE ON warehouse.dim_edition
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER dim_edition_referenced_on_update AFTER UPDATE ON warehouse.dim_edition
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER dim_measure_referenced_on_delete AFTER DELETE ON warehouse.dim_measure
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER dim_measure_referenced_on_update AFTER UPDATE ON warehouse.dim_measure
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER snapshot_referenced_on_delete AFTER DELETE ON meta.snapshot
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-CREATE TRIGGER snapshot_referenced_on_update AFTER UPDATE ON meta.snapshot
-    REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_keeps_its_references();
-
 -- TRUNCATE fires no row or DELETE trigger; as with a foreign key, emptying a referenced table
 -- while facts remain is refused (an AFTER trigger, so TRUNCATE of both tables together passes).
 CREATE FUNCTION warehouse.fact_refuses_truncated_references() RETURNS trigger
@@ -157,11 +140,24 @@ BEGIN
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER dim_city_referenced_on_truncate AFTER TRUNCATE ON warehouse.dim_city
-    FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_refuses_truncated_references();
-CREATE TRIGGER dim_edition_referenced_on_truncate AFTER TRUNCATE ON warehouse.dim_edition
-    FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_refuses_truncated_references();
-CREATE TRIGGER dim_measure_referenced_on_truncate AFTER TRUNCATE ON warehouse.dim_measure
-    FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_refuses_truncated_references();
-CREATE TRIGGER snapshot_referenced_on_truncate AFTER TRUNCATE ON meta.snapshot
-    FOR EACH STATEMENT EXECUTE FUNCTION warehouse.fact_refuses_truncated_references();
+
+-- The referenced side, the same three triggers on each of the four tables the facts point at.
+DO $$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT * FROM (VALUES ('warehouse', 'dim_city'), ('warehouse', 'dim_edition'),
+                                   ('warehouse', 'dim_measure'), ('meta', 'snapshot')) AS referenced (schema_name, table_name)
+    LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I.%I REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION warehouse.fact_keeps_its_references()',
+                       t.table_name || '_referenced_on_delete', t.schema_name, t.table_name);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I.%I REFERENCING OLD TABLE AS old_keys FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION warehouse.fact_keeps_its_references()',
+                       t.table_name || '_referenced_on_update', t.schema_name, t.table_name);
+        EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I.%I FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION warehouse.fact_refuses_truncated_references()',
+                       t.table_name || '_referenced_on_truncate', t.schema_name, t.table_name);
+    END LOOP;
+END;
+$$;
