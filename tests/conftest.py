@@ -170,10 +170,23 @@ def served_instance(tmp_path_factory, pg_admin_url):
             print(f"cityrank serve log: {root / 'serve.log'}")
 
 
+# Session fixtures that cost most of a minute each: under pytest-xdist (`-n`, see pyproject.toml)
+# the tests that use one run in the same worker, so each is built once, not once per worker.
+SHARED_SESSION_FIXTURES = ("served_instance", "home_after_two_first_runs")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """The tests that use the shared `cityrank serve` run one after another, from where the first
     of them was collected, so the server is up no longer than they need (tests/test_ui_browser.py
-    would otherwise wait some 70 test files); the one marked `stops_served_instance` goes last."""
+    would otherwise wait some 70 test files); the one marked `stops_served_instance` goes last.
+
+    Under `--dist loadgroup` each expensive session fixture's users form one group (one worker)."""
+    for item in items:
+        for name in SHARED_SESSION_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))
+                break
     users = [item for item in items if "served_instance" in getattr(item, "fixturenames", ())]
     if not users:
         return

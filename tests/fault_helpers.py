@@ -29,9 +29,21 @@ def cli(*args: str, env: dict, timeout: int = 600) -> subprocess.CompletedProces
                           capture_output=True, text=True, timeout=timeout)
 
 
+def default_signals() -> None:
+    """In the child, before exec: SIGINT and SIGTERM at their default actions, as a service
+    manager or a terminal starts a command. An ignored disposition is inherited across exec,
+    and the test process may have one: a shell's `pytest &` ignores SIGINT, and Dagster, run in
+    this process, copies SIGINT's disposition onto SIGTERM (dagster._utils.interrupts). A
+    signal test would then see its signal ignored and the run finish with 0."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def start(env: dict, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "cityrank_pipeline.cli", *args], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
 
 
 def url(home: Path, database: str) -> str:
