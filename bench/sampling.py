@@ -3,7 +3,8 @@
 cProfile multiplies the time of pure-Python hot loops (the briefs' font subsetting ran 13×
 slower under it), so the main-job part samples instead: a thread reads the main thread's
 stack every `INTERVAL` seconds; a function's share is the fraction of samples in which it is
-on the stack (cumulative), and "own" counts the samples where it is the innermost frame.
+on the stack (cumulative), and "own" counts the samples where it is the innermost frame. The
+thread sampled is the one doing the command's work (see `_working_thread`).
 
     python -m bench.sampling OUTPUT.json -- run --quiet --force
 """
@@ -30,8 +31,17 @@ def _label(frame) -> str:
     return f"{path}:{code.co_firstlineno}({code.co_name})"
 
 
+def _working_thread(main: int) -> int:
+    """The thread doing the command's work: `run` and `ingest` execute on a thread of their own
+    named cityrank-… (cli.off_the_main_thread) while the main thread only waits for it."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("cityrank-") and thread.ident is not None:
+            return thread.ident
+    return main
+
+
 def sample(work, output: Path) -> object:
-    target = threading.get_ident()
+    main = threading.get_ident()
     cumulative: Counter = Counter()
     own: Counter = Counter()
     samples = 0
@@ -40,7 +50,7 @@ def sample(work, output: Path) -> object:
     def sampler() -> None:
         nonlocal samples
         while not done.wait(INTERVAL):
-            frame = sys._current_frames().get(target)
+            frame = sys._current_frames().get(_working_thread(main))
             if frame is None:
                 continue
             samples += 1

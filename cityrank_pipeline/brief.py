@@ -35,7 +35,8 @@ from . import brief_text
 from .brief_text import (BASIS_KO, CHANGE_KO, CONFIDENCE_KO, LANGS, age_mark, date_text, headline_text, month_text,
                          rank_ordinal, trend_text, word)
 from .catalog import Catalog
-from .charts import data_uri, markdown_image, markdown_svg, rank_history_png, rank_overview_png, rank_sparkline_svg
+from .charts import data_uri, markdown_image, markdown_svg, rank_history_png, rank_history_svg, rank_overview_png, \
+    rank_sparkline_svg
 from .focus import FocusConfig, focus_config, write_focus_config
 from .fonts import FONT_FAMILY, font_face_css
 from .notify import Headline, fetch_headline, format_number, release_label
@@ -135,9 +136,9 @@ def release_markdown(conn: psycopg.Connection, settings: Settings, catalog: Cata
         out["headline"] = headline.text
     out["rank_chart"] = inline_rank_chart(history, city=city, index_code=index_code, edition=edition)
     try:
-        png = rank_history_png(history, city=city, index_code=index_code, edition=edition,
+        svg = rank_history_svg(history, city=city, index_code=index_code, edition=edition,
                                city_count=headline.city_count if headline else None)
-        out["rank_history"] = markdown_image(png, f"{city} rank history in {index_code}")
+        out["rank_history"] = markdown_svg(svg, f"{city} rank history in {index_code}")
     except Exception as exc:  # noqa: BLE001
         if logger is not None:
             logger.warning(f"rank chart for {index_code} failed: {type(exc).__name__}: {exc}")

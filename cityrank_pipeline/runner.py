@@ -260,9 +260,12 @@ def run_editions_batch(defs: dg.Definitions, instance: dg.DagsterInstance, editi
 PARALLEL_THRESHOLD = 8
 
 
-# What starting a worker process costs (importing Dagster and Great Expectations, opening the
-# instance, ~4 s here), in editions loaded meanwhile (~0.4 s each) by the process that needs no start.
-WORKER_START_EDITIONS = 8
+# What starting a worker process costs (importing Dagster and Great Expectations, ~4 s here, then
+# opening the instance), and what one edition costs the process that is already running (~0.25 s
+# here): how far ahead that process is when a worker starts cold.
+WORKER_START_S = 4.5
+EDITION_S = 0.25
+WORKER_START_EDITIONS = round(WORKER_START_S / EDITION_S)
 
 
 def split_by_index(editions: dict[str, list[str]], workers: int, *,
@@ -286,6 +289,53 @@ def print_progress(name: str, ok: bool, changed, message: str) -> None:
     print(f"  {name:<16} {state}", file=sys.stderr, flush=True)
 
 
+def _warm_up() -> float:
+    """A pre-started worker's first task: import what an edition run needs (Dagster, the
+    definitions, Great Expectations) while the starting process brings the database up."""
+    import time
+
+    started = time.monotonic()
+    from .definitions import build_definitions  # noqa: F401 - imported for its side effect: the import
+    from .validation import _context
+
+    _context()
+    return time.monotonic() - started
+
+
+class WorkerPool:
+    """Worker processes for the main job's shares, started before they are needed when a run
+    will plainly load many editions (a home's first run, `--force`): their ~4 s of imports then
+    overlap the server start, migrations and partition sync instead of following them."""
+
+    def __init__(self, workers: int) -> None:
+        import time
+
+        context = multiprocessing.get_context("spawn")  # never fork a process holding Dagster/GX threads
+        self.workers = workers
+        self.started = time.monotonic()
+        self.executor = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                               initializer=exit_with_parent, initargs=(os.getpid(),))
+        self.warm = [self.executor.submit(_warm_up) for _ in range(workers)]
+
+    def head_start(self) -> int:
+        """Editions the running process can load before these workers are ready to begin."""
+        import time
+
+        if all(future.done() for future in self.warm):
+            return 0
+        remaining = max(0.0, WORKER_START_S - (time.monotonic() - self.started))
+        return round(remaining / EDITION_S)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def likely_parallel(settings: Settings, force: bool) -> bool:
+    """Whether this run will load enough editions to share them, known before the database is up:
+    a forced run reloads every edition, and a home without a Dagster folder has loaded none."""
+    return force or not settings.dagster_home.exists()
+
+
 def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -> RunSummary:
     """One worker process: its own Dagster instance handle on the same storage, its own share,
     run as one Dagster run."""
@@ -303,7 +353,7 @@ def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -
 
 def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]], summary: RunSummary,
                              workers: int, *, quiet: bool, defs: dg.Definitions, instance: dg.DagsterInstance,
-                             progress=None) -> None:
+                             progress=None, pool: WorkerPool | None = None) -> None:
     """Run already-selected editions in `workers` processes, this one included (Dagster runs are
     independent; loads of different indices touch different rows, and shared dimension upserts
     take row locks in the same order, so they queue rather than deadlock).
@@ -312,18 +362,22 @@ def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]],
     instance open already, so it loads while the other workers are still starting (each imports
     Dagster and Great Expectations, ~4 s); a pool of `workers` fresh processes left it idle for
     that long."""
-    shares = split_by_index(editions, workers, head_start=WORKER_START_EDITIONS)
-    environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
-    context = multiprocessing.get_context("spawn")  # never fork a process holding Dagster/GX threads
-    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, len(shares) - 1), mp_context=context,
-                                                initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = [pool.submit(_run_in_worker, environ, share, quiet) for share in shares[1:]]
+    own_pool = pool is None
+    if pool is None:
+        pool = WorkerPool(workers - 1)
+    try:
+        shares = split_by_index(editions, pool.workers + 1, head_start=pool.head_start())
+        environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
+        futures = [pool.executor.submit(_run_in_worker, environ, share, quiet) for share in shares[1:]]
         run_editions_batch(defs, instance, shares[0], summary, progress=progress)
         for future in futures:
             part = future.result()
             summary.changed += part.changed
             summary.unchanged += part.unchanged
             summary.failed.update(part.failed)
+    finally:
+        if own_pool:
+            pool.close()
 
 
 def worker_count(settings: Settings) -> int:
@@ -412,21 +466,26 @@ def _definitions(settings: Settings) -> dg.Definitions:
 
 @holding_home_lock
 def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quiet: bool = False) -> RunSummary:
-    target, catalog = prepare(settings)
-    instance = open_instance(settings, target)
-    store = RawStore(settings.raw_dir)
-    ensure_landing_folders(settings, catalog)
-    register_curated_editions(catalog, store)
-    editions = sync_partitions(instance, catalog, store)
-    summary = RunSummary()
-    pending = pending_editions(instance, settings, catalog, store, editions, summary, force=force)
     workers = worker_count(settings)
-    defs = _definitions(settings) if pending else None  # a warm run needs none
-    if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
-        run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet, defs=defs, instance=instance,
-                                 progress=progress)
-    elif pending:
-        run_editions_batch(defs, instance, pending, summary, progress=progress)
+    pool = WorkerPool(workers - 1) if workers > 1 and likely_parallel(settings, force) else None
+    try:
+        target, catalog = prepare(settings)
+        instance = open_instance(settings, target)
+        store = RawStore(settings.raw_dir)
+        ensure_landing_folders(settings, catalog)
+        register_curated_editions(catalog, store)
+        editions = sync_partitions(instance, catalog, store)
+        summary = RunSummary()
+        pending = pending_editions(instance, settings, catalog, store, editions, summary, force=force)
+        defs = _definitions(settings) if pending else None  # a warm run needs none
+        if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
+            run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet, defs=defs, instance=instance,
+                                     progress=progress, pool=pool)
+        elif pending:
+            run_editions_batch(defs, instance, pending, summary, progress=progress)
+    finally:
+        if pool is not None:
+            pool.close()
     if not force and mart_up_to_date(instance, settings, target):
         summary.mart_up_to_date = True
         print("cityrank: mart up to date (nothing it reads changed since the last refresh)", file=sys.stderr, flush=True)

@@ -9,6 +9,9 @@ import pytest
 
 from conftest import REPO, SHARED
 
+# One home for the module, loaded once (a first run): its tests run in one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("test_cli")
+
 
 def _cli(*args, env, check=True):
     result = subprocess.run([sys.executable, "-m", "cityrank_pipeline.cli", *args], env=env, cwd=REPO,
@@ -27,13 +30,20 @@ def embedded_env(tmp_path_factory):
     _cli("db", "stop", env=env, check=False)
 
 
+@pytest.fixture(scope="module")
+def first_run(embedded_env):
+    """The home's first `cityrank run` (it starts the server and loads every edition): what the
+    tests that read the warehouse need, whichever of them runs first."""
+    return _cli("run", env=embedded_env)
+
+
 def _fact_state(url):
     with psycopg.connect(url) as conn:
         return conn.execute("SELECT count(*), coalesce(sum(xmin::text::bigint), 0) FROM warehouse.fact_city_score").fetchone()
 
 
-def test_run_twice_prints_the_same_scorecard_and_writes_nothing_new(embedded_env):
-    first = _cli("run", env=embedded_env)
+def test_run_twice_prints_the_same_scorecard_and_writes_nothing_new(embedded_env, first_run):
+    first = first_run
     url = _cli("db", "url", env=embedded_env).stdout.strip()
     assert url.startswith("postgresql://")
     state = _fact_state(url)
@@ -52,12 +62,12 @@ def test_run_twice_prints_the_same_scorecard_and_writes_nothing_new(embedded_env
     assert state[0] == data_rows
 
 
-def test_scorecard_for_another_city(embedded_env):
+def test_scorecard_for_another_city(embedded_env, first_run):
     out = _cli("scorecard", "--city", "Tokyo", env=embedded_env).stdout
     assert out.startswith("Tokyo scorecard") and "GPCI   2025" in out
 
 
-def test_reading_the_warehouse_imports_no_orchestration(embedded_env):
+def test_reading_the_warehouse_imports_no_orchestration(embedded_env, first_run):
     """scorecard (like path, brief, status) only reads: it must not pay for Dagster, GX,
     pandas or SQLAlchemy at start-up (runner.py imports Dagster; prepare lives apart)."""
     probe = ("import sys\nfrom cityrank_pipeline.cli import main\nrc = main(['scorecard'])\n"

@@ -53,6 +53,9 @@ from cityrank_pipeline.snapshots import RawStore, SnapshotError, sha256_of
 from conftest import REPO
 from fault_helpers import SEED, cli, fact_checksum, in_flight_runs, no_processes_left, reap_killed, url
 
+# The prepared home (a loaded warehouse, ~11 s) is built once: the module runs in one pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("faults_ingest_and_sensor")
+
 CODE, EDITION = "GSER", "2025"
 FILE = REPO / "tests/fixtures/publishers/gser/gser2025_ranking_top40.html"
 SENSOR_PROCESS = REPO / "tests/landing_sensor_process.py"

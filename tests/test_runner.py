@@ -36,3 +36,30 @@ def test_worker_setting_is_validated():
     assert load_settings({}).workers == 0
     with pytest.raises(ValueError, match="CITYRANK_WORKERS"):
         load_settings({"CITYRANK_WORKERS": "many"})
+
+
+def test_workers_are_started_early_only_when_many_editions_will_plainly_load(tmp_path):
+    """A home's first run and a forced run start their worker before the database is up; a later
+    run (most load nothing) does not pay for one."""
+    from cityrank_pipeline.runner import likely_parallel
+
+    settings = load_settings({"CITYRANK_HOME": str(tmp_path / "home")})
+    assert likely_parallel(settings, force=False)  # first run: nothing loaded yet
+    settings.dagster_home.mkdir(parents=True)
+    assert not likely_parallel(settings, force=False)
+    assert likely_parallel(settings, force=True)
+
+
+def test_a_pre_started_worker_is_counted_ready_once_its_imports_are_done():
+    import time
+
+    from cityrank_pipeline.runner import WORKER_START_EDITIONS, WorkerPool
+
+    pool = WorkerPool(1)
+    try:
+        assert 0 < pool.head_start() <= WORKER_START_EDITIONS  # just spawned: the running process goes first
+        seconds = pool.warm[0].result(timeout=120)  # Dagster, the definitions and GX imported in the worker
+        assert seconds > 0 and pool.head_start() == 0
+        assert time.monotonic() - pool.started >= seconds
+    finally:
+        pool.close()
