@@ -17,7 +17,7 @@ import pandas as pd
 from psycopg import sql
 
 from cityrank_pipeline.catalog import Calendar, Catalog, City, CityFile, IndexEntry, Measure, Scale
-from cityrank_pipeline.loading import FACT_COLUMNS, EditionMeta
+from cityrank_pipeline.loading import FACT_COLUMNS, EditionMeta, use_load_work_mem
 from cityrank_pipeline.settings import PROJECT_ROOT
 from cityrank_pipeline.snapshots import Snapshot
 
@@ -91,6 +91,7 @@ def copy_facts(conn, frame: pd.DataFrame) -> None:
     """Raw psycopg COPY of a fact-shaped frame in one transaction: the floor for a Python writer."""
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in FACT_COLUMNS)
     with conn.transaction(), conn.cursor() as cur:
+        use_load_work_mem(cur.connection)  # the table's load protocol, as load_edition follows it
         with cur.copy(sql.SQL("COPY warehouse.fact_city_score ({}) FROM STDIN").format(columns)) as copy:
             for row in frame.itertuples(index=False, name=None):
                 copy.write_row(row)

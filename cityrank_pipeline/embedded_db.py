@@ -50,6 +50,30 @@ class EmbeddedServerError(RuntimeError):
     pass
 
 
+def warehouse_settings(memory_bytes: int | None = None) -> dict[str, str]:
+    """Server settings for a warehouse that takes bulk loads, passed at every start (so a home
+    initialised by an older cityrank gets them too); PostgreSQL's defaults are sized for a
+    small shared machine.
+
+    - shared_buffers: an eighth of the memory, between 128 MB (the default) and 1 GB. The fact
+      table's indexes are read at random by a load; with 128 MB a 10-million-fact warehouse
+      kept evicting them.
+    - max_wal_size 4 GB, checkpoint_timeout 15 min: with 1 GB of WAL a 500,000-fact edition
+      forced a checkpoint every few editions, and each checkpoint makes the next change to
+      every page write that whole page to the WAL again. WAL is recycled, so the disk holds at
+      most this much beyond the data, and only after heavy loads.
+    Measured with bench's 10-million-fact load (20 editions of 500,000 facts, raw COPY, this
+    2-core machine): 113 s with the defaults, 77 s with these.
+    """
+    if memory_bytes is None:
+        try:
+            memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            memory_bytes = 0
+    buffers_mb = min(1024, max(128, memory_bytes // 8 // (1 << 20)))
+    return {"shared_buffers": f"{buffers_mb}MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+
+
 @dataclass(frozen=True)
 class EmbeddedServer:
     data_dir: Path
@@ -352,6 +376,7 @@ def ensure_embedded_server(base: Path) -> EmbeddedServer:
         if not _port_is_free(port):
             port = _free_port()
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {launch.socket_arg} -c unix_socket_permissions=0700"
+        options += "".join(f" -c {name}={value}" for name, value in warehouse_settings().items())
         _run(
             [str(programs_dir() / "pg_ctl"), "-D", launch.data_arg, "-o", options, "-l", "server.log",
              "-w", "-t", str(START_TIMEOUT_S), "start"],

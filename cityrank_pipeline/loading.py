@@ -239,6 +239,18 @@ def _edition_source_tuples(entry: IndexEntry, edition: str, contributions) -> li
     )
 
 
+# The fact table's statement-level triggers (the reference check of migrations 0006/0008, the
+# change log of 0007) read the rows a statement wrote from a transition table, which PostgreSQL
+# keeps in work_mem and spills to a temporary file beyond it (4 MB by default: ~25,000 facts).
+# A 500,000-fact edition spilled it and read it back from disk: 3.2 s a load instead of 2.3 s.
+LOAD_WORK_MEM = "256MB"
+
+
+def use_load_work_mem(conn: psycopg.Connection) -> None:
+    """Raise work_mem for the rest of the current transaction only (the load's)."""
+    conn.execute("SELECT set_config('work_mem', %s, true)", (LOAD_WORK_MEM,))
+
+
 def load_edition(
     conn: psycopg.Connection,
     catalog: Catalog,
@@ -270,6 +282,7 @@ def load_edition(
         old = _existing_facts(conn, entry.code, meta.edition)
         if len(old) == len(new) and _normalise(old) == _normalise(new):
             return LoadResult(entry.code, meta.edition, len(new), changed=side_changed, deleted=0)
+        use_load_work_mem(conn)
         deleted = conn.execute(
             "DELETE FROM warehouse.fact_city_score WHERE index_code = %s AND edition = %s", (entry.code, meta.edition)
         ).rowcount

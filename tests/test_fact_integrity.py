@@ -1,4 +1,4 @@
-"""Referential integrity of warehouse.fact_city_score, checked per statement (migration 0006).
+"""Referential integrity of warehouse.fact_city_score, checked per statement (migrations 0006, 0008).
 
 The four per-row foreign keys were replaced by statement-level triggers for load speed; these
 tests hold the replacement to what a foreign key guarantees, in both directions, with the same
@@ -60,6 +60,24 @@ def test_an_update_that_points_a_fact_nowhere_is_refused(seeded):
     with psycopg.connect(seeded) as conn:
         with pytest.raises(ForeignKeyViolation, match="atlantis"):
             conn.execute("UPDATE warehouse.fact_city_score SET city_key = 'atlantis'")
+
+
+def test_a_statement_that_writes_no_fact_passes_and_a_large_one_names_its_one_bad_key(seeded):
+    """The check collects the statement's distinct keys in one pass (migration 0008): nothing to
+    check when nothing was written; one bad key among thousands of rows is still found."""
+    with psycopg.connect(seeded) as conn:
+        conn.execute("UPDATE warehouse.fact_city_score SET score = 1 WHERE false")
+        conn.execute("INSERT INTO warehouse.dim_measure (index_code, measure_code, name, level, parent_code, department, "
+                     "city_can_influence) SELECT 'GFCI', 'm' || n, 'M', 'indicator', 'total', 'x', true "
+                     "FROM generate_series(1, 3000) n")
+        conn.commit()
+        before = table_snapshot(seeded)
+        with pytest.raises(ForeignKeyViolation, match=r"\(index_code, measure_code\)=\(GFCI, m3001\)"):
+            with conn.cursor().copy("COPY warehouse.fact_city_score (index_code, edition, city_key, measure_code, "
+                                    "printed_name, confidence, snapshot_id) FROM STDIN") as copy:
+                for n in range(1, 3002):  # m3001 is not a measure
+                    copy.write_row(("GFCI", "38", "busan", f"m{n}", "Busan", "reported", SNAPSHOT))
+    assert table_snapshot(seeded) == before
 
 
 def test_one_bad_row_in_a_copy_fails_the_whole_statement(seeded):
