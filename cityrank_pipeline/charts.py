@@ -19,8 +19,14 @@ from collections.abc import Sequence
 from functools import lru_cache
 from xml.sax.saxutils import escape as xml_escape
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib (~0.35 s to import) is imported where a PNG is drawn: only briefs draw them, and
+# every process that loads the Dagster definitions (each `cityrank run` and worker, the code
+# server) imports this module for its SVG charts.
 
 TARGET_RANK = 5
 FOCUS_COLOUR = "#1f5fa8"
@@ -43,6 +49,8 @@ def _apply_families(figure: Figure, lang: str) -> None:
 
 
 def _png(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
@@ -86,6 +94,8 @@ def _history_title(history, *, city: str, index_code: str, city_count: int | Non
 def rank_history_figure(history: Sequence[tuple[str, int | None]], *, city: str, index_code: str,
                         city_count: int | None = None, edition: str | None = None, lang: str = "en") -> Figure:
     """The figure behind rank_history_png (separate so its axes can be inspected)."""
+    from matplotlib.figure import Figure
+
     labels = [label for label, _ in history]
     ranks = [rank for _, rank in history]
     figure = Figure(figsize=(6.4, 3.2))
@@ -208,6 +218,8 @@ def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str, la
 
 @lru_cache(maxsize=16)
 def _rank_overview_png(latest: tuple[tuple[str, int | None], ...], city: str, lang: str) -> bytes:
+    from matplotlib.figure import Figure
+
     shown = [(code, rank) for code, rank in latest if rank is not None]
     figure = Figure(figsize=(6.4, 0.45 * max(len(shown), 1) + 1.0))
     ax = figure.add_subplot()

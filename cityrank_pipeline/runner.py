@@ -327,7 +327,11 @@ class WorkerPool:
         return round(remaining / EDITION_S)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        """Let the workers finish what they hold and exit. Waiting matters: the commands end in
+        os._exit (cli.entry), and a pool not joined by then leaves its queues' semaphores to
+        multiprocessing's resource tracker, which prints a leak warning after cityrank's last
+        line. A pre-started worker that got no share is waiting only for its imports to end."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def likely_parallel(settings: Settings, force: bool) -> bool:
