@@ -175,14 +175,7 @@ def rank_history_svg(history: Sequence[tuple[str, int | None]], *, city: str, in
     target = y_of(TARGET_RANK)
     parts.append(f'<line x1="{left}" x2="{right}" y1="{target:.1f}" y2="{target:.1f}" stroke="{TARGET_COLOUR}" '
                  f'stroke-dasharray="5 3"/>')
-    runs, current = [], []
-    for i, rank in enumerate(ranks):  # an undisclosed rank breaks the line
-        if rank is None:
-            runs, current = runs + [current] if current else runs, []
-        else:
-            current.append((x_of(i), y_of(rank)))
-    runs += [current] if current else []
-    for run in runs:
+    for run in _disclosed_runs(ranks, lambda i, rank: (x_of(i), y_of(rank))):
         if len(run) > 1:
             points = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
             parts.append(f'<polyline points="{points}" fill="none" stroke="{FOCUS_COLOUR}" stroke-width="2"/>')
@@ -191,7 +184,7 @@ def rank_history_svg(history: Sequence[tuple[str, int | None]], *, city: str, in
             x, y = x_of(i), y_of(rank)
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{FOCUS_COLOUR}"/>')
             parts.append(text(x, y - 9, str(rank), 11))
-            if label_is(labels, i, edition):
+            if labels[i] == edition:
                 parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="none" stroke="{TARGET_COLOUR}" '
                              f'stroke-width="1.5"/>')
     middle = (top + bottom) / 2
@@ -203,8 +196,15 @@ def rank_history_svg(history: Sequence[tuple[str, int | None]], *, city: str, in
             f'fill="#000000">{"".join(parts)}</svg>')
 
 
-def label_is(labels: Sequence[str], i: int, edition: str | None) -> bool:
-    return edition is not None and labels[i] == edition
+def _disclosed_runs(ranks: Sequence[int | None], point) -> list[list[tuple]]:
+    """The points `point(i, rank)` of each stretch of disclosed ranks: an undisclosed rank breaks the line."""
+    runs, current = [], []
+    for i, rank in enumerate(ranks):
+        if rank is None:
+            runs, current = runs + [current] if current else runs, []
+        else:
+            current.append(point(i, rank))
+    return runs + [current] if current else runs
 
 
 def rank_overview_png(latest: Sequence[tuple[str, int | None]], *, city: str, lang: str = "en") -> bytes:
@@ -259,13 +259,7 @@ def rank_sparkline_svg(history: Sequence[tuple[str, int | None]], *, edition: st
         y = pad + (height - 2 * pad) * ((rank - 1) / max(worst - 1, 1))
         return round(x), round(y)
 
-    runs, current = [], []
-    for i, rank in enumerate(ranks):  # undisclosed ranks break the line
-        if rank is None:
-            runs, current = runs + [current] if current else runs, []
-        else:
-            current.append(xy(i, rank))
-    runs += [current] if current else []
+    runs = _disclosed_runs(ranks, xy)
     # A run of one edition is a dot (a one-point polyline draws nothing).
     lines = "".join(f'<polyline points="{" ".join(f"{x},{y}" for x, y in run)}"/>' if len(run) > 1 else
                     f'<circle cx="{run[0][0]}" cy="{run[0][1]}" r="2" fill="{FOCUS_COLOUR}"/>' for run in runs)
