@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -84,15 +85,20 @@ def _column(rows: pd.DataFrame, name: str) -> list:
     return series.astype(object).where(series.notna(), None).tolist()
 
 
+_CITY_MEASURE = operator.itemgetter(2, 3)  # a fact tuple's (city_key, measure_code)
+
+
 def _fact_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot_id: str) -> list[tuple]:
     """The rows as fact-table tuples, sorted by city and measure.
 
     Built column by column (a load is up to hundreds of thousands of rows, and a per-row dict
-    was most of the loader's own time); scores become Decimal so a reloaded edition compares
-    equal to what the warehouse's numeric column gives back.
+    was most of the loader's own time). Scores stay as the frame holds them (floats, mostly):
+    COPY writes a float as its shortest repr, the same digits `Decimal(str(v))` would carry, so
+    the numeric stored is the same; only a comparison with stored rows needs them as Decimal
+    (`_normalise`), and a new edition has none to compare with.
     """
     n = len(rows)
-    scores = [None if v is None else Decimal(str(v)) for v in _column(rows, "score")]
+    scores = _column(rows, "score")
     ranks = [None if v is None else int(v) for v in _column(rows, "rank")]
     pages = [None if v is None else int(v) for v in _column(rows, "page")]
     tied = [bool(v) for v in _column(rows, "rank_tied")]
@@ -104,7 +110,7 @@ def _fact_tuples(entry: IndexEntry, edition: str, rows: pd.DataFrame, snapshot_i
         [entry.code] * n, [edition] * n, rows["city_key"].tolist(), rows["measure"].tolist(), scores, ranks, tied,
         rows["city"].tolist(), confidence, _column(rows, "note"), _column(rows, "source_url"), pages, snapshots,
         score_computed, rank_computed))
-    return sorted(tuples, key=lambda t: (t[2], t[3]))
+    return sorted(tuples, key=_CITY_MEASURE)
 
 
 def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntry) -> None:
@@ -150,8 +156,10 @@ def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntr
                  (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
                   EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition,
                   EXCLUDED.publisher_code, EXCLUDED.indicator_number, EXCLUDED.aliases)""",
-            [(entry.code, m.code, m.name, m.level, m.parent, entry.measure_department(m.code), m.influence,
-              entry.measure_scale(m.code).min, entry.measure_scale(m.code).max, m.definition,
+            # The measure's own department and scale, else the index's (as `measure_department`
+            # and `measure_scale` say, without their search of the measure list per call).
+            [(entry.code, m.code, m.name, m.level, m.parent, m.department or entry.owner_department, m.influence,
+              (m.scale or entry.scale).min, (m.scale or entry.scale).max, m.definition,
               m.publisher_code, m.number, list(m.aliases)) for m in ordered],
         )
         cur.executemany(
@@ -295,8 +303,10 @@ def load_edition(
 
 
 def _normalise(rows: list[tuple]) -> list[tuple]:
-    """Compare numerics by value: Decimal('1457.90') from the database equals Decimal('1457.9')."""
+    """Compare numerics by value: Decimal('1457.90') from the database equals Decimal('1457.9'),
+    and a float score equals the Decimal of its repr (what COPY stored for it)."""
     out = []
     for r in rows:
-        out.append(tuple(v.normalize() if isinstance(v, Decimal) else v for v in r))
-    return sorted(out, key=lambda t: (t[2], t[3]))
+        out.append(tuple(v.normalize() if isinstance(v, Decimal)
+                         else Decimal(str(v)).normalize() if isinstance(v, float) else v for v in r))
+    return sorted(out, key=_CITY_MEASURE)

@@ -67,3 +67,29 @@ def test_a_failed_load_leaves_nothing_behind(migrated_url, catalog, gfci38):
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             load_edition(conn, catalog, catalog["GFCI"], broken, snapshot, meta)
     assert table_snapshot(migrated_url) == before
+
+
+def test_float_scores_are_stored_as_their_repr_and_compare_equal_on_reload(migrated_url, catalog, gfci38):
+    """The loader writes float scores as floats (no Decimal per row); what lands is the numeric
+    of the float's repr, and a reload — from floats or from Decimals of the same value — is a no-op."""
+    from decimal import Decimal
+
+    frame, snapshot, meta = gfci38
+    awkward = [0.1 + 0.2, 1e-05, 742.0, 1457.9, 699.99999999999]
+    frame = frame.copy()
+    frame.loc[frame.index[:len(awkward)], "score"] = awkward
+    with psycopg.connect(migrated_url) as conn:
+        load_edition(conn, catalog, catalog["GFCI"], frame, snapshot, meta)
+        stored = conn.execute("SELECT score::text FROM warehouse.fact_city_score WHERE edition = 'GFCI 38' "
+                              "AND city_key = ANY(%s) AND measure_code = 'total'",
+                              (list(frame["city_key"][:len(awkward)]),)).fetchall()
+    before = table_snapshot(migrated_url)
+    assert sorted(Decimal(s) for (s,) in stored) == sorted(Decimal(repr(v)) for v in awkward)
+    assert "0.30000000000000004" in {s for (s,) in stored}  # every digit of the repr, none rounded away
+    as_decimal = frame.copy()
+    as_decimal["score"] = [None if v != v else Decimal(repr(v)) for v in frame["score"]]
+    with psycopg.connect(migrated_url) as conn:
+        again = load_edition(conn, catalog, catalog["GFCI"], frame, snapshot, meta)
+        from_decimals = load_edition(conn, catalog, catalog["GFCI"], as_decimal, snapshot, meta)
+    assert not again.changed and not from_decimals.changed
+    assert table_snapshot(migrated_url) == before
