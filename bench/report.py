@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +31,31 @@ class Machine:
     python: str
     system: str
     load_average: float
+    cpu_probe_s: float
 
     def one_line(self) -> str:
         return (f"{self.hostname}, {self.cpu}, {self.cores} cores, {self.ram_gb:.1f} GB RAM, Python {self.python}, "
-                f"{self.system}; load average {self.load_average:.1f}")
+                f"{self.system}; load average {self.load_average:.1f}; CPU probe {self.cpu_probe_s:.2f} s")
+
+
+def cpu_probe(rounds: int = 3) -> float:
+    """Seconds one core takes for a fixed pure-Python workload (integer loop, dict of strings),
+    best of `rounds`.
+
+    The VMs these reports come from differ by more than 2x per core under the same model name
+    ("AMD EPYC", 2 cores); most figures here (imports, Dagster's per-run work, the loader's
+    Python side) scale with that, so a report is only comparable with another next to this number.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i % 7
+        table = {str(i): i for i in range(200_000)}
+        total += sum(table[str(i)] for i in range(0, 200_000, 3))
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def describe_machine() -> Machine:
@@ -44,8 +66,9 @@ def describe_machine() -> Machine:
     except OSError:
         pass
     ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
+    load_average = os.getloadavg()[0]  # before the probe, which raises it
     return Machine(socket.gethostname(), cpu, os.cpu_count() or 0, ram_gb, platform.python_version(),
-                   f"{platform.system()} {platform.release()}", os.getloadavg()[0])
+                   f"{platform.system()} {platform.release()}", load_average, cpu_probe())
 
 
 def _postgres_versions(results: dict[str, dict]) -> str:
@@ -98,6 +121,8 @@ def write_report(path: Path, machine, results: dict[str, dict], *, quick: bool, 
         f"- CPU: {machine.cpu}, {machine.cores} cores",
         f"- RAM: {machine.ram_gb:.1f} GB",
         f"- Python: {machine.python}",
+        f"- CPU probe: {machine.cpu_probe_s:.2f} s for a fixed single-core Python workload (best of 3, "
+        "`bench.report.cpu_probe`); compare it before comparing this report's timings with another's",
         f"- PostgreSQL: {_postgres_versions(results)}",
         f"- Load average when the run started: {machine.load_average:.1f} (each part's start and end load is in its "
         "\"whole part\" row)",
