@@ -19,8 +19,9 @@ from decimal import Decimal
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
-from .catalog import MEASURE_LEVELS, Catalog, IndexEntry
+from .catalog import Catalog, IndexEntry
 from .snapshots import Snapshot
 
 FACT_COLUMNS = (
@@ -135,15 +136,20 @@ def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntr
          entry.scale.min, entry.scale.max, entry.scale.unit, entry.scale.higher_is_better, entry.cadence,
          entry.calendar.release_months, entry.status),
     )
-    # Parents before children, so the self-referencing foreign key holds row by row.
-    ordered = sorted(entry.measures, key=lambda m: MEASURE_LEVELS.index(m.level))
-    # One statement per dimension, executed as a batch: a load is in the hot path of every edition.
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO warehouse.dim_measure AS d (index_code, measure_code, name, level, parent_code,
+    # One set-based statement per dimension (rows as one JSON parameter): a load is in the hot
+    # path of every edition, and a statement per measure and per city was most of a GPCI-sized
+    # load's own work (23 ms of a 101 ms load of 3,696 facts; 8 ms this way). Parents and
+    # children may arrive in one statement: the self-referencing foreign key is checked at its end.
+    conn.execute(
+        """INSERT INTO warehouse.dim_measure AS d (index_code, measure_code, name, level, parent_code,
                   department, city_can_influence, score_min, score_max, definition, publisher_code,
                   indicator_number, aliases)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           SELECT r.index_code, r.measure_code, r.name, r.level, r.parent_code, r.department, r.city_can_influence,
+                  r.score_min, r.score_max, r.definition, r.publisher_code, r.indicator_number,
+                  ARRAY(SELECT a FROM jsonb_array_elements_text(r.aliases) WITH ORDINALITY AS x(a, n) ORDER BY n)
+           FROM jsonb_to_recordset(%s) AS r(index_code text, measure_code text, name text, level text,
+                  parent_code text, department text, city_can_influence boolean, score_min numeric,
+                  score_max numeric, definition text, publisher_code text, indicator_number integer, aliases jsonb)
            ON CONFLICT (index_code, measure_code) DO UPDATE SET
                   name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code,
                   department = EXCLUDED.department, city_can_influence = EXCLUDED.city_can_influence,
@@ -156,21 +162,27 @@ def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntr
                  (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
                   EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition,
                   EXCLUDED.publisher_code, EXCLUDED.indicator_number, EXCLUDED.aliases)""",
-            # The measure's own department and scale, else the index's (as `measure_department`
-            # and `measure_scale` say, without their search of the measure list per call).
-            [(entry.code, m.code, m.name, m.level, m.parent, m.department or entry.owner_department, m.influence,
-              (m.scale or entry.scale).min, (m.scale or entry.scale).max, m.definition,
-              m.publisher_code, m.number, list(m.aliases)) for m in ordered],
-        )
-        cur.executemany(
-            """INSERT INTO warehouse.dim_city AS d (city_key, name, name_ko, country, aliases)
-           VALUES (%s, %s, %s, %s, %s)
+        # The measure's own department and scale, else the index's (as `measure_department` and
+        # `measure_scale` say, without their search of the measure list per call).
+        (Jsonb([{"index_code": entry.code, "measure_code": m.code, "name": m.name, "level": m.level,
+                 "parent_code": m.parent, "department": m.department or entry.owner_department,
+                 "city_can_influence": m.influence, "score_min": (m.scale or entry.scale).min,
+                 "score_max": (m.scale or entry.scale).max, "definition": m.definition,
+                 "publisher_code": m.publisher_code, "indicator_number": m.number, "aliases": list(m.aliases)}
+                for m in entry.measures]),),
+    )
+    conn.execute(
+        """INSERT INTO warehouse.dim_city AS d (city_key, name, name_ko, country, aliases)
+           SELECT r.city_key, r.name, r.name_ko, r.country,
+                  ARRAY(SELECT a FROM jsonb_array_elements_text(r.aliases) WITH ORDINALITY AS x(a, n) ORDER BY n)
+           FROM jsonb_to_recordset(%s) AS r(city_key text, name text, name_ko text, country text, aliases jsonb)
            ON CONFLICT (city_key) DO UPDATE SET name = EXCLUDED.name, name_ko = EXCLUDED.name_ko,
                   country = EXCLUDED.country, aliases = EXCLUDED.aliases
            WHERE (d.name, d.name_ko, d.country, d.aliases)
                  IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.name_ko, EXCLUDED.country, EXCLUDED.aliases)""",
-            [(city.key, city.name, city.name_ko, city.country, list(city.aliases)) for city in catalog.cities.cities],
-        )
+        (Jsonb([{"city_key": c.key, "name": c.name, "name_ko": c.name_ko, "country": c.country,
+                 "aliases": list(c.aliases)} for c in catalog.cities.cities]),),
+    )
 
 
 def _upsert_snapshot(conn: psycopg.Connection, snapshot: Snapshot) -> None:

@@ -93,3 +93,42 @@ def test_float_scores_are_stored_as_their_repr_and_compare_equal_on_reload(migra
         from_decimals = load_edition(conn, catalog, catalog["GFCI"], as_decimal, snapshot, meta)
     assert not again.changed and not from_decimals.changed
     assert table_snapshot(migrated_url) == before
+
+
+def test_dimension_sync_writes_only_what_the_catalog_changed(migrated_url, catalog):
+    """One statement per dimension: a first sync inserts every measure (children with their
+    parents) and city, values and order of aliases intact; a changed measure and city are
+    updated and every other row is left as it was (same xmin)."""
+    from cityrank_pipeline.catalog import Catalog
+    from cityrank_pipeline.loading import sync_dimensions
+
+    entry = catalog["GPCI"]
+    with psycopg.connect(migrated_url) as conn:
+        sync_dimensions(conn, catalog, entry)
+        conn.commit()
+        stored = {code: (name, parent, department, aliases) for code, name, parent, department, aliases in conn.execute(
+            "SELECT measure_code, name, parent_code, department, aliases FROM warehouse.dim_measure "
+            "WHERE index_code = 'GPCI'").fetchall()}
+        cities = dict(conn.execute("SELECT city_key, aliases FROM warehouse.dim_city").fetchall())
+    assert stored == {m.code: (m.name, m.parent, entry.measure_department(m.code), list(m.aliases))
+                      for m in entry.measures}
+    assert cities == {c.key: list(c.aliases) for c in catalog.cities.cities}
+    before = table_snapshot(migrated_url)
+
+    measure = next(m for m in entry.measures if m.level == "indicator")
+    city = catalog.cities.cities[0]
+    renamed = measure.model_copy(update={"aliases": ["Renamed for the test", *measure.aliases]})
+    changed_entry = entry.model_copy(update={"measures": [renamed if m.code == measure.code else m
+                                                         for m in entry.measures]})
+    changed_cities = catalog.cities.model_copy(update={"cities": [
+        city.model_copy(update={"aliases": [*city.aliases, "Test alias"]}), *catalog.cities.cities[1:]]})
+    changed = Catalog({**catalog.indices, "GPCI": changed_entry}, changed_cities, catalog.directory)
+    with psycopg.connect(migrated_url) as conn:
+        sync_dimensions(conn, changed, changed_entry)
+    after = table_snapshot(migrated_url)
+    moved = {table: [row for row in after[table] if row not in before[table]] for table in after}
+    assert {table: len(rows) for table, rows in moved.items() if rows} == {
+        "warehouse.dim_measure": 1, "warehouse.dim_city": 1, "meta.change_log": 2}
+    assert sorted(row[2] for row in moved["meta.change_log"]) == ["warehouse.dim_city", "warehouse.dim_measure"]
+    assert moved["warehouse.dim_measure"][0][1:3] == ("GPCI", measure.code)  # (xmin, index_code, measure_code, ...)
+    assert moved["warehouse.dim_city"][0][1] == city.key
