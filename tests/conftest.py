@@ -202,7 +202,8 @@ def pytest_xdist_auto_num_workers(config):
 
     The heaviest tests spend part of their time waiting on processes they started (a served
     instance's minute tick, a fault trial's kill delay, a code server's start); one extra worker
-    keeps both cores busy meanwhile: 588 s with two workers, 530 s with three, on a 2-core VM.
+    keeps both cores busy meanwhile. On a 2-core VM: 588 s with two workers (one run), 530, 531
+    and 591 s with three (three runs); the machine's noise is of the same order as the gain.
     """
     return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
 
