@@ -259,11 +259,18 @@ class IndexEntry(_Strict):
                 and (m.until is None or seq <= self.edition_seq(m.until))]
 
     def measure_scale(self, code: str) -> Scale:
-        m = self.measure(code)
-        return m.scale or self.scale
+        return self.scale_of(self.measure(code))
 
     def measure_department(self, code: str) -> str:
-        return self.measure(code).department or self.owner_department
+        return self.department_of(self.measure(code))
+
+    def scale_of(self, m: Measure) -> Scale:
+        """The measure's own scale, else the index's (for a caller that holds the measure: no search by code)."""
+        return m.scale or self.scale
+
+    def department_of(self, m: Measure) -> str:
+        """The measure's own department, else the index's owner."""
+        return m.department or self.owner_department
 
     def source(self, kind: str) -> Source | None:
         return next((s for s in self.sources if s.kind == kind), None)

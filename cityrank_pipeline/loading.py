@@ -162,12 +162,10 @@ def sync_dimensions(conn: psycopg.Connection, catalog: Catalog, entry: IndexEntr
                  (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.department,
                   EXCLUDED.city_can_influence, EXCLUDED.score_min, EXCLUDED.score_max, EXCLUDED.definition,
                   EXCLUDED.publisher_code, EXCLUDED.indicator_number, EXCLUDED.aliases)""",
-        # The measure's own department and scale, else the index's (as `measure_department` and
-        # `measure_scale` say, without their search of the measure list per call).
         (Jsonb([{"index_code": entry.code, "measure_code": m.code, "name": m.name, "level": m.level,
-                 "parent_code": m.parent, "department": m.department or entry.owner_department,
-                 "city_can_influence": m.influence, "score_min": (m.scale or entry.scale).min,
-                 "score_max": (m.scale or entry.scale).max, "definition": m.definition,
+                 "parent_code": m.parent, "department": entry.department_of(m),
+                 "city_can_influence": m.influence, "score_min": entry.scale_of(m).min,
+                 "score_max": entry.scale_of(m).max, "definition": m.definition,
                  "publisher_code": m.publisher_code, "indicator_number": m.number, "aliases": list(m.aliases)}
                 for m in entry.measures]),),
     )

@@ -14,6 +14,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from pathlib import Path
@@ -265,7 +266,6 @@ PARALLEL_THRESHOLD = 8
 # here): how far ahead that process is when a worker starts cold.
 WORKER_START_S = 4.5
 EDITION_S = 0.25
-WORKER_START_EDITIONS = round(WORKER_START_S / EDITION_S)
 
 
 def split_by_index(editions: dict[str, list[str]], workers: int, *,
@@ -292,8 +292,6 @@ def print_progress(name: str, ok: bool, changed, message: str) -> None:
 def _warm_up() -> float:
     """A pre-started worker's first task: import what an edition run needs (Dagster, the
     definitions, Great Expectations) while the starting process brings the database up."""
-    import time
-
     started = time.monotonic()
     from .definitions import build_definitions  # noqa: F401 - imported for its side effect: the import
     from .validation import _context
@@ -308,8 +306,6 @@ class WorkerPool:
     overlap the server start, migrations and partition sync instead of following them."""
 
     def __init__(self, workers: int) -> None:
-        import time
-
         context = multiprocessing.get_context("spawn")  # never fork a process holding Dagster/GX threads
         self.workers = workers
         self.started = time.monotonic()
@@ -319,8 +315,6 @@ class WorkerPool:
 
     def head_start(self) -> int:
         """Editions the running process can load before these workers are ready to begin."""
-        import time
-
         if all(future.done() for future in self.warm):
             return 0
         remaining = max(0.0, WORKER_START_S - (time.monotonic() - self.started))
@@ -355,33 +349,25 @@ def _run_in_worker(environ: dict, editions: dict[str, list[str]], quiet: bool) -
     return summary
 
 
-def run_editions_in_parallel(settings: Settings, editions: dict[str, list[str]], summary: RunSummary,
-                             workers: int, *, quiet: bool, defs: dg.Definitions, instance: dg.DagsterInstance,
-                             progress=None, pool: WorkerPool | None = None) -> None:
-    """Run already-selected editions in `workers` processes, this one included (Dagster runs are
+def run_editions_in_parallel(editions: dict[str, list[str]], summary: RunSummary, pool: WorkerPool, *,
+                             quiet: bool, defs: dg.Definitions, instance: dg.DagsterInstance, progress=None) -> None:
+    """Run already-selected editions in this process and the pool's workers (Dagster runs are
     independent; loads of different indices touch different rows, and shared dimension upserts
     take row locks in the same order, so they queue rather than deadlock).
 
     This process takes the first share itself, the largest: it has Dagster imported and its
     instance open already, so it loads while the other workers are still starting (each imports
-    Dagster and Great Expectations, ~4 s); a pool of `workers` fresh processes left it idle for
-    that long."""
-    own_pool = pool is None
-    if pool is None:
-        pool = WorkerPool(workers - 1)
-    try:
-        shares = split_by_index(editions, pool.workers + 1, head_start=pool.head_start())
-        environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
-        futures = [pool.executor.submit(_run_in_worker, environ, share, quiet) for share in shares[1:]]
-        run_editions_batch(defs, instance, shares[0], summary, progress=progress)
-        for future in futures:
-            part = future.result()
-            summary.changed += part.changed
-            summary.unchanged += part.unchanged
-            summary.failed.update(part.failed)
-    finally:
-        if own_pool:
-            pool.close()
+    Dagster and Great Expectations, ~4 s); a pool of fresh processes left it idle for that long.
+    The caller owns the pool (and closes it)."""
+    shares = split_by_index(editions, pool.workers + 1, head_start=pool.head_start())
+    environ = {k: v for k, v in os.environ.items() if k.startswith(("CITYRANK_", "DAGSTER_"))}
+    futures = [pool.executor.submit(_run_in_worker, environ, share, quiet) for share in shares[1:]]
+    run_editions_batch(defs, instance, shares[0], summary, progress=progress)
+    for future in futures:
+        part = future.result()
+        summary.changed += part.changed
+        summary.unchanged += part.unchanged
+        summary.failed.update(part.failed)
 
 
 def worker_count(settings: Settings) -> int:
@@ -483,8 +469,9 @@ def run_pipeline(settings: Settings, *, force: bool = False, progress=None, quie
         pending = pending_editions(instance, settings, catalog, store, editions, summary, force=force)
         defs = _definitions(settings) if pending else None  # a warm run needs none
         if workers > 1 and sum(len(v) for v in pending.values()) >= PARALLEL_THRESHOLD:
-            run_editions_in_parallel(settings, pending, summary, workers, quiet=quiet, defs=defs, instance=instance,
-                                     progress=progress, pool=pool)
+            pool = pool or WorkerPool(workers - 1)  # not started early: this run turned out to need it
+            run_editions_in_parallel(pending, summary, pool, quiet=quiet, defs=defs, instance=instance,
+                                     progress=progress)
         elif pending:
             run_editions_batch(defs, instance, pending, summary, progress=progress)
     finally:

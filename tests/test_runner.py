@@ -53,11 +53,12 @@ def test_workers_are_started_early_only_when_many_editions_will_plainly_load(tmp
 def test_a_pre_started_worker_is_counted_ready_once_its_imports_are_done():
     import time
 
-    from cityrank_pipeline.runner import WORKER_START_EDITIONS, WorkerPool
+    from cityrank_pipeline.runner import EDITION_S, WORKER_START_S, WorkerPool
 
     pool = WorkerPool(1)
     try:
-        assert 0 < pool.head_start() <= WORKER_START_EDITIONS  # just spawned: the running process goes first
+        # just spawned: the running process goes first
+        assert 0 < pool.head_start() <= round(WORKER_START_S / EDITION_S)
         seconds = pool.warm[0].result(timeout=120)  # Dagster, the definitions and GX imported in the worker
         assert seconds > 0 and pool.head_start() == 0
         assert time.monotonic() - pool.started >= seconds
