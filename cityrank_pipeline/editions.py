@@ -18,7 +18,7 @@ from .snapshots import EditionSource, Quarantine, RawStore, Snapshot
 from .sources.base import SCORE_ROW_COLUMNS, PublicationError, ScoreRow
 from .sources.curated import curated_editions
 from .sources.registry import parse_publication  # noqa: F401  (re-exported: the parse stage)
-from .validation import ValidationReport, validate_rows
+from .validation import EditionToValidate, ValidationReport, validate_editions, validate_rows
 
 CURATED_FILE = "published_figures.csv"
 CURATED_LICENCE = "Facts compiled by the cityrank team from publishers and press; each row cites its source_url."
@@ -97,13 +97,28 @@ def parse_edition(catalog: Catalog, store: RawStore, source: EditionSource) -> A
         raise EditionFailed(str(exc)) from exc
 
 
+def _to_validate(entry, source: EditionSource, frame: pd.DataFrame) -> EditionToValidate:
+    info = entry.editions.get(source.edition)
+    return EditionToValidate(frame, complete=source.complete, city_count=info.city_count if info else None)
+
+
 def validate_edition(catalog: Catalog, expectations_dir: Path, source: EditionSource, frame: pd.DataFrame) -> ValidationReport:
     entry = catalog[source.index_code]
-    info = entry.editions.get(source.edition)
-    return validate_rows(
-        frame, entry, expectations_dir / f"{entry.code.lower()}.json",
-        complete=source.complete, city_count=info.city_count if info else None,
-    )
+    edition = _to_validate(entry, source, frame)
+    return validate_rows(frame, entry, expectations_dir / f"{entry.code.lower()}.json",
+                         complete=edition.complete, city_count=edition.city_count)
+
+
+def validate_index_editions(catalog: Catalog, expectations_dir: Path,
+                            editions: list[tuple[EditionSource, pd.DataFrame]]) -> list[ValidationReport]:
+    """`validate_edition` for several editions of one index, in one suite run when all pass."""
+    if not editions:
+        return []
+    entry = catalog[editions[0][0].index_code]
+    if any(source.index_code != entry.code for source, _ in editions):
+        raise ValueError("validate_index_editions takes editions of one index")
+    return validate_editions([_to_validate(entry, source, frame) for source, frame in editions], entry,
+                             expectations_dir / f"{entry.code.lower()}.json")
 
 
 def quarantine_edition(quarantine: Quarantine, store: RawStore, source: EditionSource, reason: str) -> Path | None:

@@ -109,3 +109,26 @@ def test_a_warm_run_leaves_the_mart_alone_until_something_it_reads_changes(cityr
         conn.execute("UPDATE meta.focus_city SET city_key = city_key")
     again = run_pipeline(cityrank_env, quiet=True)
     assert not again.mart_up_to_date and len(_job_runs(instance, "refresh_views_job")) == 2
+
+
+def test_an_unreadable_edition_is_quarantined_and_the_rest_of_its_index_is_validated_and_loaded(cityrank_env, catalog):
+    store = RawStore(cityrank_env.raw_dir)
+    register_curated_editions(catalog, store)
+    snapshot, _ = store.put(b"this is not the figures table\n", original_name="truncated_gfci36.csv",
+                            media_type="text/csv", licence_note="test")
+    store.register_edition(EditionSource("GFCI", "GFCI 36", snapshot.snapshot_id, "curated_figures", "drop_in"))
+    labels = ["GFCI 35", "GFCI 36", "GFCI 37"]
+    with dg.instance_for_test() as instance:
+        result = _run_batch(instance, labels)
+        outcomes = batch_outcomes(result)
+        assert list(outcomes) == [f"GFCI {label}" for label in labels]  # in the order listed
+        assert [name for name, o in outcomes.items() if not o["ok"]] == ["GFCI GFCI 36"]
+        assert "truncated_gfci36.csv" in outcomes["GFCI GFCI 36"]["message"]
+        assert instance.get_materialized_partitions(asset_key("GFCI", "parsed_scores")) == {"GFCI 35", "GFCI 37"}
+        checks = _checks_by_partition(instance, result.run_id)
+        assert set(checks) == {"GFCI 35", "GFCI 37"} and all(c[SUITE_CHECK] for c in checks.values())
+    with psycopg.connect(cityrank_env.database_url) as conn:
+        editions = {r[0] for r in conn.execute("SELECT DISTINCT edition FROM mart.city_scores").fetchall()}
+    assert {"GFCI 35", "GFCI 37"} <= editions and "GFCI 36" not in editions
+    [note] = Quarantine(cityrank_env.quarantine_dir).entries()
+    assert note["original_name"] == "truncated_gfci36.csv"

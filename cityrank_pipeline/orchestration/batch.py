@@ -17,12 +17,17 @@ that stops answering ends the run at once: nothing after it could be recorded.
 """
 
 
+from functools import partial
+from itertools import groupby
+from operator import itemgetter
+
 import dagster as dg
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
 from ..database import database_failure
 from .assets import asset_key
-from .edition_steps import SUITE_CHECK, load_step, parse_step, snapshot_step, validate_step
+from .edition_steps import (SUITE_CHECK, EditionRows, load_step, parse_step, snapshot_step, suite_reports,
+                            validate_step)
 from .resources import CityrankResource
 
 BATCH_JOB = "editions_batch_job"
@@ -55,15 +60,22 @@ def _latest_materialization(context: dg.OpExecutionContext, key: dg.AssetKey, la
                                                          timestamp=record.timestamp)
 
 
-def run_one_edition(context: dg.OpExecutionContext, cityrank: CityrankResource, code: str, label: str) -> bool:
-    """Snapshot, parse, validate and load one edition, recording each stage; returns whether the
-    warehouse changed. Raises dg.Failure when the edition is refused (already quarantined)."""
+def read_edition(context: dg.OpExecutionContext, cityrank: CityrankResource, code: str, label: str) -> EditionRows:
+    """Snapshot and parse one edition, recording both stages. Raises dg.Failure when the file
+    cannot be read (already quarantined)."""
     source, metadata = snapshot_step(cityrank, code, label)
     _materialize(context, asset_key(code, "raw_snapshot"), label, metadata)
     rows, metadata = parse_step(cityrank, code, source)
     _materialize(context, asset_key(code, "parsed_scores"), label, metadata)
+    return rows
+
+
+def finish_edition(context: dg.OpExecutionContext, cityrank: CityrankResource, code: str, label: str,
+                   rows: EditionRows, report=None) -> bool:
+    """Validate and load one parsed edition, recording the stage and its checks; returns whether
+    the warehouse changed. Raises dg.Failure when the edition is refused (already quarantined)."""
     validated_key = asset_key(code, "validated_scores")
-    validation = validate_step(cityrank, code, label, rows, context.log)
+    validation = validate_step(cityrank, code, label, rows, context.log, report)
     _materialize(context, validated_key, label, validation.metadata)
     target = _latest_materialization(context, validated_key, label)
     for check in validation.checks:
@@ -78,27 +90,47 @@ def run_one_edition(context: dg.OpExecutionContext, cityrank: CityrankResource, 
     return bool(metadata["changed"])
 
 
+def _attempt(context: dg.OpExecutionContext, outcomes: dict, name: str, stage):
+    """Run one edition's stage; on a refusal or a bug, record the edition as failed and return
+    None, so the op goes on with the next edition. A database that stops answering is raised."""
+    try:
+        return stage()
+    except dg.Failure as exc:
+        message = exc.description or f"{name} failed"
+        where = exc.metadata.get("quarantined_to") if exc.metadata else None
+        context.log.error(f"{name}: {message}" + (f" (quarantined to {where.value})" if where and where.value else ""))
+        outcomes[name] = {"ok": False, "changed": None, "message": message}
+    except Exception as exc:  # noqa: BLE001 - one edition's bug must not stop the others
+        if database_failure(exc):
+            raise
+        context.log.exception(f"{name} failed")
+        lines = str(exc).strip().splitlines()
+        outcomes[name] = {"ok": False, "changed": None, "message": lines[-1] if lines else type(exc).__name__}
+    return None
+
+
 @dg.op(name=BATCH_OP, description="Snapshot, parse, validate and load each listed edition, recording every "
                                   "stage and check against the edition's partition.")
 def load_editions(context: dg.OpExecutionContext, config: EditionBatchConfig, cityrank: CityrankResource) -> dict:
+    """Each index in turn: read (snapshot and parse) all its listed editions, run its suite over
+    them at once (suite_reports: one Great Expectations run when all pass, instead of one per
+    edition, which was most of a first run's time), then validate and load them oldest first."""
     outcomes: dict[str, dict] = {}
-    for code, label in config.editions:
-        name = f"{code} {label}"
-        try:
-            changed = run_one_edition(context, cityrank, code, label)
-        except dg.Failure as exc:
-            message = exc.description or f"{name} failed"
-            where = exc.metadata.get("quarantined_to") if exc.metadata else None
-            context.log.error(f"{name}: {message}" + (f" (quarantined to {where.value})" if where and where.value else ""))
-            outcomes[name] = {"ok": False, "changed": None, "message": message}
-        except Exception as exc:  # noqa: BLE001 - one edition's bug must not stop the others
-            if database_failure(exc):
-                raise
-            context.log.exception(f"{name} failed")
-            lines = str(exc).strip().splitlines()
-            outcomes[name] = {"ok": False, "changed": None, "message": lines[-1] if lines else type(exc).__name__}
-        else:
-            outcomes[name] = {"ok": True, "changed": changed, "message": ""}
+    for code, pairs in groupby(config.editions, key=itemgetter(0)):
+        labels = [label for _, label in pairs]
+        parsed = {label: rows for label in labels
+                  if (rows := _attempt(context, outcomes, f"{code} {label}",
+                                       partial(read_edition, context, cityrank, code, label))) is not None}
+        reports = _attempt(context, {}, f"{code} suite", partial(suite_reports, cityrank, list(parsed.values())))
+        reports = dict(zip(parsed, reports)) if reports is not None else {}  # on a bug: each validates alone
+        for label, rows in parsed.items():
+            name = f"{code} {label}"
+            changed = _attempt(context, outcomes, name,
+                               partial(finish_edition, context, cityrank, code, label, rows, reports.get(label)))
+            if changed is not None:
+                outcomes[name] = {"ok": True, "changed": changed, "message": ""}
+    # Every edition in the order it was listed, whichever stage ended it.
+    outcomes = {f"{code} {label}": outcomes[f"{code} {label}"] for code, label in config.editions}
     failed = {name: o["message"] for name, o in outcomes.items() if not o["ok"]}
     if failed:
         raise dg.Failure(description=f"{len(failed)} of {len(outcomes)} edition(s) failed: "

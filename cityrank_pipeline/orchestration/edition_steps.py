@@ -17,7 +17,7 @@ import psycopg
 
 from ..catalog import Catalog, describe_verification
 from ..editions import (EditionFailed, compare_with_previous_edition, edition_fingerprint, parse_edition,
-                        quarantine_edition, validate_edition)
+                        quarantine_edition, validate_edition, validate_index_editions)
 from ..loading import edition_meta, load_edition
 from ..methodology import methodology_changes
 from ..notify import notify_new_edition, release_label
@@ -134,14 +134,25 @@ def parse_step(cityrank: CityrankResource, code: str, source: EditionSource) -> 
     return EditionRows(source, assembled.snapshot, frame, assembled.contributions), metadata
 
 
-def validate_step(cityrank: CityrankResource, code: str, label: str, rows: EditionRows, log) -> Validation:
-    """The index's suite (blocking: a failure quarantines the file) and the three warnings."""
+def suite_reports(cityrank: CityrankResource, editions: list[EditionRows]) -> list:
+    """The suite's report on each of several editions of one index, from one suite run when all
+    pass (validation.validate_editions): what the main job gives `validate_step`."""
+    return validate_index_editions(cityrank.catalog(), cityrank.settings().expectations_dir,
+                                   [(rows.source, rows.frame) for rows in editions])
+
+
+def validate_step(cityrank: CityrankResource, code: str, label: str, rows: EditionRows, log,
+                  report=None) -> Validation:
+    """The index's suite (blocking: a failure quarantines the file) and the three warnings.
+
+    `report` is the suite's verdict when the caller already has it (`suite_reports`)."""
     settings = cityrank.settings()
     catalog = cityrank.catalog()
     # Checks are partitioned like the asset (Dagster records each result against the edition);
     # the edition is also named in the result, so it reads the same in logs and alerts.
     checked = f"{release_label(code, label)}"
-    report = validate_edition(catalog, settings.expectations_dir, rows.source, rows.frame)
+    if report is None:
+        report = validate_edition(catalog, settings.expectations_dir, rows.source, rows.frame)
     # The file first: an analyst acts on a file, not on an edition label.
     summary = f"{rows.snapshot.original_name}: {report.summary()}"
     suite = {"edition": label, "suite": report.suite, "expectations": report.evaluated, "failed": len(report.failures),
