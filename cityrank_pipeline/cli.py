@@ -24,13 +24,22 @@ def off_the_main_thread(function, *args, **kwargs):
     Why: Dagster, executing a run on the main thread, takes SIGTERM over (it maps it to its own
     interrupt handling, an exception inside the run at its next checkpoint), and `cityrank run`
     then went on with the next editions, the other worker and the refresh, and exited 1 twelve
-    seconds later. Off the main thread Dagster leaves the signals alone, so SIGTERM keeps its
-    default action: the process ends at once (status 143), the server rolls back the open
-    transaction, worker processes end with their parent (process_guard.exit_with_parent), and
-    the next start marks the interrupted run failed, as after a SIGKILL. Ctrl-C (SIGINT) ends it
-    the same way, with status 130.
+    seconds later. Off the main thread Dagster leaves the signals alone, and SIGTERM ends the
+    process at once: the main thread's handler releases the worker processes and their queues
+    (process_guard.release_worker_processes), then ends the process by SIGTERM's default action,
+    so a shell reports 143 and a service manager a clean stop. The server rolls back the open
+    transaction, and the next start marks the interrupted run failed, as after a SIGKILL.
+    Ctrl-C (SIGINT) ends it the same way, with status 130.
     """
+    import signal
     import threading
+
+    from .process_guard import release_worker_processes
+
+    def stop(signum, frame) -> None:
+        release_worker_processes()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
 
     outcome: dict = {}
 
@@ -41,8 +50,11 @@ def off_the_main_thread(function, *args, **kwargs):
             outcome["error"] = exc
 
     worker = threading.Thread(target=call, name=f"cityrank-{function.__name__}", daemon=True)
-    worker.start()
+    # Only from the main thread can a handler be set; one who started us ignoring SIGTERM meant it.
+    handle = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) != signal.SIG_IGN
+    previous = signal.signal(signal.SIGTERM, stop) if handle else None
     try:
+        worker.start()
         while worker.is_alive():
             worker.join(0.5)
     except KeyboardInterrupt:
@@ -50,7 +62,11 @@ def off_the_main_thread(function, *args, **kwargs):
         # for the run thread and the worker processes to finish their shares took seconds.
         print("cityrank: interrupted; the open transaction is rolled back, and the next start marks the run "
               "failed", file=sys.stderr, flush=True)
+        release_worker_processes()
         os._exit(130)
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, previous)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

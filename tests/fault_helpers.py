@@ -92,12 +92,13 @@ def no_processes_left(home: Path, within: float = 10.0) -> list[str]:
     return left
 
 
-def reap_killed(process: subprocess.Popen, home: Path, timeout: float = 60.0) -> None:
-    """Collect a SIGKILLed process and its output. Its pipes close only when every process
-    that inherited them is gone too, so a child that outlived it would hang communicate() for
-    ever: fail instead, naming what is left."""
+def reap_killed(process: subprocess.Popen, home: Path, timeout: float = 60.0) -> str:
+    """Collect a killed process and its output, returning its stderr. Its pipes close only when
+    every process that inherited them is gone too (multiprocessing's resource tracker included,
+    which writes its warnings there after the process died), so a child that outlived it would
+    hang communicate() for ever: fail instead, naming what is left."""
     try:
-        process.communicate(timeout=timeout)
+        return process.communicate(timeout=timeout)[1]
     except subprocess.TimeoutExpired:
         raise AssertionError(f"the killed process's output stayed open {timeout:.0f} s: a child outlived it: "
                              f"{processes_of(home)}") from None
