@@ -65,6 +65,9 @@ def test_a_signal_during_a_run_ends_it_at_once_and_the_next_run_converges(home_a
     from fault_helpers import in_flight_runs, no_processes_left, reap_killed, start
 
     home, env, _ = home_after_two_first_runs
+    # The wait below is for any run in flight: one left by an earlier failure would end it at
+    # once and signal this process before its own run began.
+    assert in_flight_runs(home) == 0, "a run is still in flight on the shared home (an earlier test failed?)"
     process = start(env, "run", "--force", "--quiet")
     began = time.monotonic()
     while in_flight_runs(home) == 0 and process.poll() is None and time.monotonic() - began < 120:
