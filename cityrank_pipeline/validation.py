@@ -168,20 +168,23 @@ def _describe_row(row: pd.Series) -> str:
 
 # Expectations judged row by row: a row passes or fails whatever other rows are in the batch.
 _ROW_LEVEL = ("expect_column_values_", "expect_column_pair_values_", "expect_multicolumn_sum_")
+# ...except these, named like them but judging the column's dtype, which pandas settles over
+# all the rows at once (an edition's all-integer ranks become floats beside another's gaps).
+_COLUMN_TYPE = ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list")
 # Expectations over a set of rows that stay edition-local when the set is keyed on `edition`.
 _KEYED = ("expect_compound_columns_to_be_unique", "expect_select_column_values_to_be_unique_within_record")
 
 
 def edition_local(suite_data: dict) -> bool:
     """Whether every expectation of a suite judges each edition's rows independently of any other
-    edition's: row-level expectations that allow no exceptions (`mostly` absent or 1), and
-    uniqueness keyed on `edition`. For such a suite, rows of many editions pass together exactly
+    edition's: row-level expectations that allow no exceptions (`mostly` absent or 1; not the
+    dtype ones), and uniqueness keyed on `edition`. For such a suite, rows of many editions pass together exactly
     when each edition passes alone, which is what lets `validate_editions` ask once."""
     for expectation in suite_data.get("expectations", []):
         kind, kwargs = expectation.get("type", ""), expectation.get("kwargs", {})
         if kwargs.get("mostly", 1) != 1:
             return False
-        if kind.startswith(_ROW_LEVEL):
+        if kind.startswith(_ROW_LEVEL) and kind not in _COLUMN_TYPE:
             continue
         if kind in _KEYED and "edition" in (kwargs.get("column_list") or []):
             continue

@@ -37,6 +37,8 @@ def test_every_shipped_suite_is_edition_local():
     {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["city_key", "measure"]}},
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 10}},
     {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "score", "min_value": 0}},
+    {"type": "expect_column_values_to_be_of_type", "kwargs": {"column": "rank", "type_": "int64"}},
+    {"type": "expect_column_values_to_be_in_type_list", "kwargs": {"column": "rank", "type_list": ["int64"]}},
 ])
 def test_a_rule_over_the_whole_table_is_not_edition_local(expectation):
     local = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "edition"}}
