@@ -204,8 +204,9 @@ def pytest_xdist_auto_num_workers(config):
     instance's minute tick, a fault trial's kill delay, a code server's start); one extra worker
     keeps both cores busy meanwhile. On a 2-core VM: 588 s with two workers (one run), 530, 531
     and 591 s with three (three runs); the machine's noise is of the same order as the gain. On
-    a faster 2-core VM, 268 and 273 s with three and 268 s with four: the suite then keeps both
-    cores busy (about 520 CPU-seconds in 270 s), so a fourth worker gains nothing.
+    a faster 2-core VM, 268 and 273 s with three and 268 s with four: the suite then keeps the
+    cores mostly busy (443 CPU-seconds in 268 s, `python -m bench.suite_cpu`), so a fourth
+    worker gains nothing.
     """
     return len(os.sched_getaffinity(0)) + 1 if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1) + 1
 
