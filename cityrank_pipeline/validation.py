@@ -178,8 +178,9 @@ _KEYED = ("expect_compound_columns_to_be_unique", "expect_select_column_values_t
 def edition_local(suite_data: dict) -> bool:
     """Whether every expectation of a suite judges each edition's rows independently of any other
     edition's: row-level expectations that allow no exceptions (`mostly` absent or 1; not the
-    dtype ones), and uniqueness keyed on `edition`. For such a suite, rows of many editions pass together exactly
-    when each edition passes alone, which is what lets `validate_editions` ask once."""
+    dtype ones), and uniqueness keyed on `edition`. For such a suite, rows of many editions pass
+    together exactly when each edition passes alone, which is what lets `validate_editions` ask
+    once."""
     for expectation in suite_data.get("expectations", []):
         kind, kwargs = expectation.get("type", ""), expectation.get("kwargs", {})
         if kwargs.get("mostly", 1) != 1:
@@ -210,8 +211,12 @@ def validate_editions(editions: list[EditionToValidate], entry: IndexEntry, suit
     edition-local, each passes alone, and each gets that pass. Otherwise, or when any fails, each
     edition is validated on its own, so a failure names its own edition's rows, exactly as before.
     """
+    def one_by_one() -> list[ValidationReport]:
+        return [validate_rows(e.frame, entry, suite_path, complete=e.complete, city_count=e.city_count)
+                for e in editions]
+
     if len(editions) < 2 or not edition_local(_suite_data(suite_path)):
-        return [validate_rows(e.frame, entry, suite_path, complete=e.complete, city_count=e.city_count) for e in editions]
+        return one_by_one()
     _, batch_definition = _context()
     suite = load_suite(suite_path)
     together = pd.concat([add_derived_columns(e.frame, entry, complete=e.complete, city_count=e.city_count)
@@ -219,7 +224,7 @@ def validate_editions(editions: list[EditionToValidate], entry: IndexEntry, suit
     batch = batch_definition.get_batch(batch_parameters={"dataframe": together})
     result = batch.validate(suite, expectation_parameters=_parameters(entry), result_format="BOOLEAN_ONLY")
     if not result.success:
-        return [validate_rows(e.frame, entry, suite_path, complete=e.complete, city_count=e.city_count) for e in editions]
+        return one_by_one()
     return [ValidationReport(suite=suite.name, success=True, evaluated=len(result.results)) for _ in editions]
 
 
