@@ -123,12 +123,31 @@ def add_additive_model_columns(df: pd.DataFrame, entry: IndexEntry) -> None:
                     df.at[idx, "model_diff"] = round(score - sum(score_of[f] for f in functions), 6)
 
 
+def _thread_lock_for_progress_bars() -> None:
+    """Give tqdm a plain thread lock before Great Expectations makes its first (disabled) bar.
+
+    Why: tqdm's default lock is a multiprocessing RLock, a named semaphore registered with
+    multiprocessing's resource tracker. A worker process of `cityrank run` that is killed (by
+    its parent on SIGTERM or Ctrl-C, or with it) never removes it, and the tracker, outliving
+    the command, printed "There appear to be 1 leaked semaphore objects" on the operator's
+    terminal. The bars are switched off, and no other process writes through this lock.
+    """
+    import threading
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - Great Expectations requires tqdm
+        return
+    tqdm.set_lock(threading.RLock())
+
+
 @lru_cache(maxsize=None)
 def _context():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+    _thread_lock_for_progress_bars()
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
