@@ -146,10 +146,15 @@ def release_worker_processes() -> None:
     anyway (`exit_with_parent`); killing them first lets the finalizers run without waiting for
     their shares. `_run_finalizers(0)` runs what multiprocessing's own exit handler runs first,
     and nothing that waits for a thread or a process.
+
+    Only for a process about to end: the pool's manager thread may fail once its workers and
+    queues are gone (seen once in ten Ctrl-C trials, a traceback cut short by the exit), so
+    from here on an exception in another thread is not printed.
     """
     import multiprocessing
     from multiprocessing import util
 
+    threading.excepthook = lambda args: None
     children = multiprocessing.active_children()
     for child in children:
         child.kill()

@@ -51,6 +51,12 @@ def url(home: Path, database: str) -> str:
     return f"postgresql://postgres@/{database}?host={home / 'postgres' / 'run'}&port={port}"
 
 
+def runs_created(home: Path) -> int:
+    """Dagster runs ever created on the home, whatever their status."""
+    with psycopg.connect(url(home, "cityrank_dagster")) as conn:
+        return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
 def in_flight_runs(home: Path, job: str | None = None) -> int:
     """Dagster runs (of `job`, or any) QUEUED, STARTING or STARTED."""
     query = "SELECT count(*) FROM runs WHERE status = ANY(%s)" + (" AND pipeline_name = %s" if job else "")

@@ -62,21 +62,22 @@ def test_a_signal_during_a_run_ends_it_at_once_and_the_next_run_converges(home_a
     clean stop), and Ctrl-C ends the command with 130."""
     import time
 
-    from fault_helpers import in_flight_runs, no_processes_left, reap_killed, start
+    from fault_helpers import in_flight_runs, no_processes_left, reap_killed, runs_created, start
 
     home, env, _ = home_after_two_first_runs
     # The wait below is for any run in flight: one left by an earlier failure would end it at
     # once and signal this process before its own run began.
     assert in_flight_runs(home) == 0, "a run is still in flight on the shared home (an earlier test failed?)"
     # Two workers whatever the machine: this process and one worker process, each executing its
-    # share as its own run. The signal comes once both runs are in flight and the worker has had
-    # time to validate (Great Expectations' progress bar makes a multiprocessing lock there).
+    # share as its own run. The signal comes once both runs have started and the worker has had
+    # time to validate (Great Expectations' progress bar made a multiprocessing lock there).
+    before = runs_created(home)
     process = start({**env, "CITYRANK_WORKERS": "2"}, "run", "--force", "--quiet")
     began = time.monotonic()
-    while in_flight_runs(home) < 2 and process.poll() is None and time.monotonic() - began < 120:
+    while runs_created(home) - before < 2 and process.poll() is None and time.monotonic() - began < 120:
         time.sleep(0.1)
     time.sleep(1.5)
-    assert process.poll() is None, "the forced run ended before both its runs were in flight"
+    assert in_flight_runs(home) > 0 and process.poll() is None, "the forced run ended before the signal"
     process.send_signal(signum)
     sent = time.monotonic()
     stderr = reap_killed(process, home, timeout=30)
