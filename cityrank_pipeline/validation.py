@@ -234,10 +234,11 @@ def validate_editions(editions: list[EditionToValidate], entry: IndexEntry, suit
         return [validate_rows(e.frame, entry, suite_path, complete=e.complete, city_count=e.city_count)
                 for e in editions]
 
-    if len(editions) < 2 or not edition_local(_suite_data(suite_path)):
+    data = _suite_data(suite_path) if len(editions) > 1 else {}
+    if not data or not edition_local(data):
         return one_by_one()
-    _, batch_definition = _context()
-    suite = load_suite(suite_path)
+    gx, batch_definition = _context()
+    suite = gx.ExpectationSuite(**data)  # the file read once, for the check above and the run
     together = pd.concat([add_derived_columns(e.frame, entry, complete=e.complete, city_count=e.city_count)
                           for e in editions], ignore_index=True)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": together})
